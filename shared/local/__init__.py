@@ -1,0 +1,1 @@
+"""The embedded local stack: moto server, template-driven provisioning, SQS dispatcher, schedules, one ASGI app."""

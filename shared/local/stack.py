@@ -1,0 +1,218 @@
+"""The embedded local stack behind ``gospubliki dev``: everything the template declares, on this machine.
+
+moto runs in server mode on 127.0.0.1; tables and queues are created from ``infra/template.yaml``; the functions'
+environment is the template's, resolved; an SQS dispatcher and a scheduler invoke the real handlers; one uvicorn
+server serves every HTTP route. State lives in a state folder and survives restarts.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from shared.local.template import Template, load_template
+
+LOCAL_REGION = "eu-central-1"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass
+class StackOptions:
+    """How to run the local stack."""
+
+    state_dir: Path = Path(".local")
+    port: int = 8000
+    host: str = "127.0.0.1"
+    stack_name: str = "gospubliki-local"
+    retry_delay_seconds: int | None = None
+    max_schedule_period_seconds: float | None = 60.0
+    snapshot_every_seconds: float = 5.0
+    run_schedules: bool = True
+    dispatch: bool = True
+
+
+class LocalStack:
+    """Start with ``start()``, stop with ``stop()`` (which saves state)."""
+
+    def __init__(self, options: StackOptions) -> None:
+        self.options = options
+        self.state_dir = options.state_dir.resolve()
+        self.template: Template
+        self._moto: Any = None
+        self._server: Any = None
+        self._server_thread: threading.Thread | None = None
+        self._snapshot_thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self.restored = False
+        self.base_url = f"http://{options.host}:{options.port}"
+
+    # ------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        """Start moto, provision from the template, restore state, start workers and the HTTP server."""
+        from moto.server import ThreadedMotoServer
+
+        from shared.local import keys, state
+
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        moto_port = free_port()
+        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
+        self._moto.start()
+        jwks_path = keys.ensure_keys(self.state_dir)
+        self._configure_process(moto_port=moto_port, jwks_path=jwks_path)
+
+        self.template = load_template(
+            stack_name=self.options.stack_name,
+            region=LOCAL_REGION,
+            parameters={"JwtIssuer": keys.LOCAL_ISSUER, "JwtAudience": keys.LOCAL_AUDIENCE, "JwksUrl": ""},
+        )
+        state.provision(self.template)
+        self.restored = state.restore(self.template, self.state_dir)
+        for name, value in self.template.environment().items():
+            os.environ[name] = value
+        os.environ.pop("GOSPUBLIKI_AUTH_JWKS_URL", None)
+        self._reset_caches()
+
+        from shared.local.dispatcher import Dispatcher
+        from shared.local.scheduler import Scheduler
+
+        self.dispatcher = Dispatcher(self.template, retry_delay_seconds=self.options.retry_delay_seconds)
+        self.scheduler = Scheduler(self.template, max_period_seconds=self.options.max_schedule_period_seconds)
+        if self.options.dispatch:
+            self.dispatcher.start()
+        if self.options.run_schedules:
+            self.scheduler.start()
+        self._start_http()
+        self._snapshot_thread = threading.Thread(target=self._snapshot_loop, name="snapshot", daemon=True)
+        self._snapshot_thread.start()
+
+    def _configure_process(self, *, moto_port: int, jwks_path: Path) -> None:
+        os.environ.update(
+            {
+                "AWS_ACCESS_KEY_ID": "local",
+                "AWS_SECRET_ACCESS_KEY": "local",
+                "AWS_REGION": LOCAL_REGION,
+                "AWS_DEFAULT_REGION": LOCAL_REGION,
+                "GOSPUBLIKI_ENVIRONMENT": "local",
+                "GOSPUBLIKI_AWS_ENDPOINT_URL": f"http://127.0.0.1:{moto_port}",
+                "GOSPUBLIKI_AUTH_JWKS_FILE": str(jwks_path),
+            }
+        )
+        self._reset_caches()
+
+    @staticmethod
+    def _reset_caches() -> None:
+        from shared.auth import reset_key_cache
+        from shared.aws import reset_clients
+        from shared.config import get_settings
+
+        get_settings.cache_clear()
+        reset_clients()
+        reset_key_cache()
+
+    def _start_http(self) -> None:
+        import uvicorn
+
+        from shared.local.gateway import Gateway
+
+        config = uvicorn.Config(
+            Gateway(self),
+            host=self.options.host,
+            port=self.options.port,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+        )
+        self._server = uvicorn.Server(config)
+        self._server_thread = threading.Thread(target=self._server.run, name="http", daemon=True)
+        self._server_thread.start()
+        deadline = time.monotonic() + 15
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._server_thread.is_alive():
+                raise RuntimeError(f"HTTP server did not start on {self.base_url}")
+            time.sleep(0.05)
+
+    def _snapshot_loop(self) -> None:
+        from shared.local import state
+
+        while not self._stopping.wait(self.options.snapshot_every_seconds):
+            try:
+                state.expire_ttl(self.template)
+                state.save(self.template, self.state_dir)
+            except Exception:  # a failed snapshot must not stop the stack; the next one retries
+                time.sleep(1)
+
+    def stop(self) -> None:
+        """Stop workers and HTTP, save state (including queued messages), stop moto."""
+        from shared.local import state
+
+        self._stopping.set()
+        if self._snapshot_thread:
+            self._snapshot_thread.join(timeout=10)
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._server_thread:
+            self._server_thread.join(timeout=10)
+        self.scheduler.stop()
+        self.dispatcher.stop()
+        state.save(self.template, self.state_dir, drain_queues=True)
+        self._moto.stop()
+
+    # ------------------------------------------------------------ introspection
+    def queue_depths(self) -> dict[str, dict[str, int]]:
+        """Visible and in-flight messages of every queue, by logical id."""
+        from shared.aws import sqs
+
+        depths = {}
+        for logical_id, url in self.template.queue_urls.items():
+            attributes = sqs().get_queue_attributes(
+                QueueUrl=url,
+                AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+            )["Attributes"]
+            depths[logical_id] = {
+                "visible": int(attributes.get("ApproximateNumberOfMessages", 0)),
+                "in_flight": int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0)),
+            }
+        return depths
+
+    def health(self) -> dict[str, Any]:
+        """Each component's status; ``status`` is ``ok`` only if all are."""
+        from shared.aws import dynamodb
+
+        components: dict[str, Any] = {}
+        try:
+            names = set(dynamodb().list_tables()["TableNames"])
+            for logical_id, props in self.template.tables().items():
+                components[f"table:{logical_id}"] = "ok" if props["TableName"] in names else "missing"
+            depths = self.queue_depths()
+            for logical_id, depth in depths.items():
+                components[f"queue:{logical_id}"] = {"status": "ok", **depth}
+        except Exception as error:
+            components["moto"] = f"down: {type(error).__name__}"
+        for consumer in self.dispatcher.consumers:
+            stats = consumer.stats
+            components[f"consumer:{consumer.mapping.function_id}:{consumer.mapping.queue_id}"] = {
+                "status": "ok" if stats.alive or not self.options.dispatch else "stopped",
+                "batches": stats.batches,
+                "succeeded": stats.succeeded,
+                "failed": stats.failed,
+            }
+        for function_id, runs in self.scheduler.runs.items():
+            components[f"schedule:{function_id}"] = {"status": "ok", "runs": runs}
+
+        def _ok(value: Any) -> bool:
+            return (value.get("status") if isinstance(value, dict) else value) == "ok"
+
+        status = "ok" if all(_ok(v) for v in components.values()) else "degraded"
+        return {"status": status, "components": components}

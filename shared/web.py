@@ -1,0 +1,111 @@
+"""What every service's FastAPI app has in common: auth dependency, error shapes, OpenAPI ids, Lambda adapter.
+
+Errors always come back as ``{"detail": [{"field", "message", "loc"}], "message": "field: reason"}`` with a 4xx
+status, never as a 500 for bad input.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared.auth import AuthError, Principal, verify_token
+from shared.errors import DomainError
+from shared.logs import get_logger
+
+_bearer = HTTPBearer(auto_error=False, description="JWT from the regional SSO (`gospubliki token` locally)")
+
+
+def _unauthorized(reason: str) -> DomainError:
+    error = DomainError(reason, field="Authorization")
+    error.status_code = 401
+    return error
+
+
+def get_principal(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The verified caller of this request (401 when the bearer token is missing or invalid)."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise _unauthorized("missing bearer token")
+    try:
+        return verify_token(credentials.credentials)
+    except AuthError as error:
+        raise _unauthorized(f"invalid token: {error}") from error
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def _error_body(status_code: int, items: list[dict[str, Any]]) -> JSONResponse:
+    summary = "; ".join(f"{i['field']}: {i['message']}" if i.get("field") else i["message"] for i in items)
+    headers = {"WWW-Authenticate": "Bearer"} if status_code == 401 else None
+    return JSONResponse({"message": summary, "detail": items}, status_code=status_code, headers=headers)
+
+
+def _field_of(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "form")]
+    return ".".join(parts)
+
+
+async def _on_validation_error(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    items = []
+    for problem in error.errors():
+        message = str(problem.get("msg", "invalid"))
+        message = message.removeprefix("Value error, ")
+        items.append({"field": _field_of(problem.get("loc", ())), "message": message, "loc": list(problem["loc"])})
+    return _error_body(422, items)
+
+
+async def _on_domain_error(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, DomainError)
+    return _error_body(error.status_code, [{"field": error.field, "message": error.message}])
+
+
+async def _on_http_error(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, StarletteHTTPException)
+    return _error_body(error.status_code, [{"field": None, "message": str(error.detail)}])
+
+
+def _operation_id(route: APIRoute) -> str:
+    return f"{route.tags[0]}-{route.name}" if route.tags else route.name
+
+
+def create_app(*, service: str, title: str, description: str = "") -> FastAPI:
+    """A FastAPI app with the project's error shapes and stable OpenAPI operation ids."""
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="1.0.0",
+        generate_unique_id_function=_operation_id,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=f"/openapi/{service}.json",
+    )
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(DomainError, _on_domain_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    return app
+
+
+def lambda_handler(app: FastAPI, *, service: str) -> Any:
+    """Wrap ``app`` for API Gateway (HTTP API v2, and YC API Gateway's v1 payload) with request-id logging."""
+    from aws_lambda_powertools.logging import correlation_paths
+    from mangum import Mangum
+
+    logger = get_logger(service)
+    asgi = Mangum(app, lifespan="off")
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        response: dict[str, Any] = asgi(event, context)
+        return response
+
+    return handler
