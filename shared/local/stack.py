@@ -167,7 +167,15 @@ class LocalStack:
         self.scheduler.stop()
         self.dispatcher.stop()
         state.save(self.template, self.state_dir, drain_queues=True)
+        self._forget_in_memory_state()
         self._moto.stop()
+
+    def _forget_in_memory_state(self) -> None:
+        """moto's backends are process-global: reset them so a restart in this process starts from the snapshot."""
+        import urllib.request
+
+        endpoint = os.environ["GOSPUBLIKI_AWS_ENDPOINT_URL"]
+        urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10)
 
     # ------------------------------------------------------------ introspection
     def queue_depths(self) -> dict[str, dict[str, int]]:

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-ACCOUNT_ID = "000000000000"
+ACCOUNT_ID = "123456789012"  # moto's default account
 TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "infra" / "template.yaml"
 
 

@@ -1,0 +1,53 @@
+# Gospubliki Hub - every command creates .venv itself on a fresh machine (python3 -m venv + pip).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+TOOLS := .venv-tools
+SAM_REGION ?= eu-central-1
+
+.PHONY: dev test lint typecheck cfn-lint pytest bench validate build clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+dev: $(STAMP)  ## run the local stack with demo data on http://127.0.0.1:8000
+	$(BIN)/gospubliki dev
+
+test: lint typecheck cfn-lint pytest  ## everything CI runs
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy shared services
+
+cfn-lint: $(STAMP)
+	$(BIN)/cfn-lint infra/template.yaml
+
+pytest: $(STAMP)
+	$(BIN)/pytest
+
+bench: $(STAMP)  ## benchmarks, printed as ratios to baselines measured in the same run
+	$(BIN)/python bench/cold_start.py
+	$(BIN)/python bench/webhook.py
+	$(BIN)/python bench/registry_import.py
+
+$(TOOLS)/bin/sam:
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check aws-sam-cli==1.170.0
+
+validate: export SAM_CLI_TELEMETRY = 0
+validate: $(TOOLS)/bin/sam  ## SAM translator + lint, in a separate venv (aws-sam-cli pins its own boto3)
+	$(TOOLS)/bin/sam validate --template infra/template.yaml --region $(SAM_REGION)
+	$(TOOLS)/bin/sam validate --template infra/template.yaml --region $(SAM_REGION) --lint
+
+build: $(TOOLS)/bin/sam  ## sam build (needs python3.12 on PATH for the Lambda runtime)
+	$(TOOLS)/bin/sam build --template infra/template.yaml
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .aws-sam .mypy_cache .ruff_cache

@@ -1,0 +1,39 @@
+"""Personal data never reaches a log line; cursors are opaque and validated."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from shared.dynamo import decode_cursor, encode_cursor, serialize
+from shared.errors import InvalidInputError
+from shared.logs import get_logger, redact
+
+
+def test_redact_hides_personal_data_at_any_depth() -> None:
+    record = {"event": {"object": {"text": "Яма на дороге", "from_id": 499047616}, "secret": "s3"}, "group_id": 1}
+    assert redact(record) == {"event": {"object": {"text": "***", "from_id": "***"}, "secret": "***"}, "group_id": 1}
+
+
+def test_logger_output_carries_no_comment_text_or_user_id(capsys: pytest.CaptureFixture[str]) -> None:
+    logger = get_logger("test")
+    logger.info("appeal stored", extra={"text": "Когда починят дорогу", "author_id": 42424242, "page_id": "p-1"})
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert "Когда починят" not in line and "42424242" not in line
+    assert json.loads(line)["page_id"] == "p-1"
+
+
+def test_cursor_round_trip() -> None:
+    key = serialize({"PK": "REGION#54", "SK": "2026-11-22#abc", "n": 5})
+    cursor = encode_cursor(key)
+    assert cursor is not None and "REGION" not in cursor
+    assert decode_cursor(cursor) == key
+    assert encode_cursor(None) is None and decode_cursor(None) is None
+
+
+@pytest.mark.parametrize("garbage", ["%%%", "bm90IGpzb24", "WzEsMl0"])
+def test_garbage_cursor_is_a_422_naming_the_field(garbage: str) -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        decode_cursor(garbage)
+    assert caught.value.field == "cursor"
