@@ -7,6 +7,7 @@ server serves every HTTP route. State lives in a state folder and survives resta
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import threading
@@ -65,6 +66,7 @@ class LocalStack:
 
         from shared.local import keys, state
 
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
         self.state_dir.mkdir(parents=True, exist_ok=True)
         moto_port = free_port()
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)

@@ -57,13 +57,14 @@ def test_data_and_queued_messages_survive_a_restart(tmp_path: Path) -> None:
         second.start()
         assert second.restored
         token = keys.issue_token(tmp_path, role="federal_admin")
-        url = f"{second.base_url}/metrics/pages/pg-r/activity"
-        wait_for(lambda: httpx.get(url, headers={"Authorization": f"Bearer {token}"}).status_code == 200)
+        headers = {"Authorization": f"Bearer {token}"}
+        path = "/metrics/pages/pg-r/activity"
+        wait_for(lambda: httpx.get(second.base_url + path, headers=headers).status_code == 200)
         second.stop()
 
         third = _stack(tmp_path, name, dispatch=False)
         third.start()
-        response = httpx.get(url, headers={"Authorization": f"Bearer {token}"})
+        response = httpx.get(third.base_url + path, headers=headers)
         assert response.status_code == 200, "table contents survive a second restart"
         assert secrets().get_secret_value(SecretId=f"{name}/vk/pg-r")["SecretString"] == "token-value"
         third.stop()
