@@ -21,6 +21,8 @@ from shared.local.template import load_template  # noqa: E402
 
 API_FLOOR = "import fastapi, mangum, boto3"
 WORKER_FLOOR = "import boto3, aws_lambda_powertools"
+# What every worker needs by design: Powertools' BatchProcessor and pydantic(-settings) for the event contracts.
+WORKER_LIBRARIES = "import boto3, aws_lambda_powertools.utilities.batch, pydantic, pydantic_settings"
 GOAL = 1.2
 
 
@@ -47,9 +49,11 @@ def main() -> int:
 
     template = load_template(stack_name="bench", region="eu-central-1")
     floors = {"api": median_init(API_FLOOR, args.runs), "worker": median_init(WORKER_FLOOR, args.runs)}
+    libraries = median_init(WORKER_LIBRARIES, args.runs)
     print(f"cold start, median of {args.runs} fresh interpreters (python {sys.version.split()[0]})")
     print(f"  floor api    {floors['api'] * 1000:7.1f} ms  ({API_FLOOR})")
     print(f"  floor worker {floors['worker'] * 1000:7.1f} ms  ({WORKER_FLOOR})")
+    print(f"  worker libs  {libraries * 1000:7.1f} ms  {libraries / floors['worker']:.2f}x  ({WORKER_LIBRARIES})")
     print(f"  {'function':28} {'kind':7} {'init ms':>8} {'ratio':>6}  goal <= {GOAL}x")
     worst = 0.0
     for function_id, props in sorted(template.functions().items()):
