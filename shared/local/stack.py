@@ -198,13 +198,12 @@ class LocalStack:
 
     def health(self) -> dict[str, Any]:
         """Each component's status; ``status`` is ``ok`` only if all are."""
-        from shared.aws import dynamodb
+        from shared.local.state import table_exists
 
         components: dict[str, Any] = {}
         try:
-            names = set(dynamodb().list_tables()["TableNames"])
             for logical_id, props in self.template.tables().items():
-                components[f"table:{logical_id}"] = "ok" if props["TableName"] in names else "missing"
+                components[f"table:{logical_id}"] = "ok" if table_exists(props["TableName"]) else "missing"
             depths = self.queue_depths()
             for logical_id, depth in depths.items():
                 components[f"queue:{logical_id}"] = {"status": "ok", **depth}

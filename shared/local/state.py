@@ -20,13 +20,21 @@ from shared.local.template import Template
 SNAPSHOT_FILE = "snapshot.json"
 
 
+def table_exists(name: str) -> bool:
+    """True if the table exists (DescribeTable, not ListTables, which pages at 100 names)."""
+    try:
+        dynamodb().describe_table(TableName=name)
+    except dynamodb().exceptions.ResourceNotFoundException:
+        return False
+    return True
+
+
 def provision(template: Template) -> None:
     """Create every table (with TTL applied, which moto ignores in CloudFormation) and queue of the template."""
     client = dynamodb()
-    existing = set(client.list_tables()["TableNames"])
     for props in template.tables().values():
         name = props["TableName"]
-        if name not in existing:
+        if not table_exists(name):
             kwargs: dict[str, Any] = {
                 "TableName": name,
                 "AttributeDefinitions": props["AttributeDefinitions"],

@@ -38,7 +38,7 @@ def _send(stack: LocalStack, queue_id: str, body: str) -> None:
 
 def test_health_reports_every_component(http: httpx.Client, local_stack: LocalStack) -> None:
     response = http.get("/health")
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     report = response.json()
     assert report["status"] == "ok"
     components = report["components"]
