@@ -15,6 +15,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.types import Receive, Scope, Send
 
+from shared.local.fake_vk import create_router as fake_vk_router
 from shared.local.lambda_runtime import load_handler
 from shared.local.template import HttpRoute
 
@@ -52,6 +53,7 @@ def merged_openapi(apps: list[FastAPI]) -> dict[str, Any]:
 def local_routes(stack: LocalStack, apps: list[FastAPI]) -> FastAPI:
     """The local-only routes."""
     local = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    local.include_router(fake_vk_router(callback_url=f"{stack.base_url}/vk/callback"))
 
     @local.get("/health")
     def health() -> JSONResponse:

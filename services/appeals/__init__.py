@@ -1,0 +1,1 @@
+"""Appeals service: VK Callback webhook, ingest and projection workers, appeals read API."""

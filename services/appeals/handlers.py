@@ -1,0 +1,231 @@
+"""What each VK event type does: translate the payload, then call the appeals service once.
+
+Each handler returns the activity the metrics service should count (or ``None``); the ingest worker publishes
+activities in one batch per invocation. Activity ids are deterministic (natural key or ``group_id:event_id``),
+so a re-published activity is counted once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from services.appeals import service
+from services.appeals.models import AppealReply, AppealSource
+from services.appeals.pages import PageRef
+from services.appeals.service import CommunityReply, NewAppeal
+from services.appeals.vk import (
+    COMMENT_FAMILIES,
+    CommentFamily,
+    CommentRef,
+    QueuedEvent,
+    VkComment,
+    VkCommentDelete,
+    VkLike,
+    VkMembership,
+    VkMessage,
+    VkPost,
+    comment_ref,
+    dialog_thread,
+    message_key,
+    parse_message_new,
+    stable_id,
+    vk_time,
+)
+from shared.events import ActivityKind, ActivityRecorded
+from shared.logs import get_logger
+
+VkEventHandler = Callable[[QueuedEvent, PageRef], ActivityRecorded | None]
+SKIPPED_POST_TYPES = frozenset({"suggest", "postpone"})
+
+logger = get_logger("appeals")
+
+
+def _family(event: QueuedEvent) -> CommentFamily:
+    return COMMENT_FAMILIES[event.type.rpartition("_")[0]]
+
+
+def _event_activity(event: QueuedEvent, page: PageRef, kind: ActivityKind, at: datetime) -> ActivityRecorded:
+    return service.activity(page=page, kind=kind, activity_id=f"vk:{page.group_id}:{event.event_id}", occurred_at=at)
+
+
+def _comment_appeal(event: QueuedEvent) -> tuple[VkComment, CommentRef, NewAppeal]:
+    comment = VkComment.model_validate(event.object)
+    ref = comment_ref(_family(event), comment, group_id=event.group_id)
+    source = AppealSource.model_validate(
+        {
+            "type": ref.source,
+            "group_id": event.group_id,
+            "owner_id": ref.owner_id,
+            ref.parent_field: ref.parent_id,
+            "comment_id": ref.comment_id,
+        }
+    )
+    root = comment.parents_stack[0] if comment.parents_stack else comment.reply_to_comment
+    appeal = NewAppeal(
+        natural_key=ref.natural_key,
+        thread=ref.thread,
+        root=root if root is not None else comment.id,
+        source=source,
+        author_id=comment.from_id,
+        text=comment.text,
+        date=comment.date,
+    )
+    return comment, ref, appeal
+
+
+def on_comment_new(event: QueuedEvent, page: PageRef) -> ActivityRecorded | None:
+    """A citizen's comment becomes an appeal; the community's own comment answers one."""
+    comment, ref, appeal = _comment_appeal(event)
+    if comment.from_id == -event.group_id:
+        reply_to = comment.reply_to_comment
+        reply = CommunityReply(
+            natural_key=ref.natural_key,
+            thread=ref.thread,
+            reply_to=f"{ref.thread}:{reply_to}" if reply_to is not None else None,
+            root=comment.parents_stack[0] if comment.parents_stack else reply_to,
+            reply=AppealReply(text=comment.text, sent_at=vk_time(comment.date), comment_id=comment.id),
+        )
+        service.answer_appeal(page=page, reply=reply, event_id=event.event_id, event_type=event.type)
+        return None
+    if comment.from_id <= 0:
+        logger.info("comment by another community ignored", extra={"group_id": event.group_id, "type": event.type})
+        return None
+    service.record_appeal(page=page, appeal=appeal, event_id=event.event_id, event_type=event.type)
+    return service.activity(
+        page=page, kind="comment", activity_id=f"vk:{appeal.natural_key}", occurred_at=vk_time(comment.date)
+    )
+
+
+def on_comment_edit(event: QueuedEvent, page: PageRef) -> None:
+    """A citizen edited a comment: new text, old versions kept."""
+    comment, _, appeal = _comment_appeal(event)
+    if comment.from_id > 0:
+        service.edit_appeal(
+            page=page, appeal=appeal, event_id=event.event_id, event_type=event.type, edited_at=event.received_at
+        )
+
+
+def on_comment_restore(event: QueuedEvent, page: PageRef) -> None:
+    """A deleted comment is back."""
+    comment, _, appeal = _comment_appeal(event)
+    if comment.from_id > 0:
+        service.restore_appeal(
+            page=page, appeal=appeal, event_id=event.event_id, event_type=event.type, restored_at=event.received_at
+        )
+
+
+def on_comment_delete(event: QueuedEvent, page: PageRef) -> None:
+    """A comment was deleted by its author or by the community."""
+    deleted = VkCommentDelete.model_validate(event.object)
+    ref = comment_ref(_family(event), deleted, group_id=event.group_id)
+    service.delete_appeal(
+        page=page,
+        appeal_id=stable_id(ref.natural_key),
+        deleter_id=deleted.deleted_by,
+        event_id=event.event_id,
+        event_type=event.type,
+        deleted_at=event.received_at,
+    )
+
+
+def on_message_new(event: QueuedEvent, page: PageRef) -> ActivityRecorded | None:
+    """A citizen's incoming message becomes an appeal (both ``message_new`` shapes)."""
+    message = parse_message_new(event.object)
+    if message.out or message.from_id <= 0:
+        return None
+    key = message_key(
+        group_id=event.group_id, peer_id=message.peer_id, conversation_message_id=message.conversation_message_id
+    )
+    appeal = NewAppeal(
+        natural_key=key,
+        thread=dialog_thread(group_id=event.group_id, peer_id=message.peer_id),
+        root=None,
+        source=AppealSource(
+            type="message",
+            group_id=event.group_id,
+            peer_id=message.peer_id,
+            conversation_message_id=message.conversation_message_id,
+        ),
+        author_id=message.from_id,
+        text=message.text,
+        date=message.date,
+    )
+    service.record_appeal(page=page, appeal=appeal, event_id=event.event_id, event_type=event.type)
+    return service.activity(page=page, kind="message", activity_id=f"vk:{key}", occurred_at=vk_time(message.date))
+
+
+def on_message_reply(event: QueuedEvent, page: PageRef) -> None:
+    """The community's outgoing message answers the earliest unanswered appeal of the dialog."""
+    message = VkMessage.model_validate(event.object)
+    reply = CommunityReply(
+        natural_key=message_key(
+            group_id=event.group_id, peer_id=message.peer_id, conversation_message_id=message.conversation_message_id
+        ),
+        thread=dialog_thread(group_id=event.group_id, peer_id=message.peer_id),
+        reply_to=None,
+        root=None,
+        reply=AppealReply(
+            text=message.text,
+            sent_at=vk_time(message.date),
+            message_id=message.id or None,
+            conversation_message_id=message.conversation_message_id,
+            admin_author_id=message.admin_author_id,
+        ),
+    )
+    service.answer_appeal(page=page, reply=reply, event_id=event.event_id, event_type=event.type)
+
+
+def on_wall_post_new(event: QueuedEvent, page: PageRef) -> ActivityRecorded | None:
+    """A published post by the community (not a suggested or scheduled one) counts as a post."""
+    post = VkPost.model_validate(event.object)
+    author = post.from_id if post.from_id is not None else post.owner_id
+    if author != -event.group_id or post.post_type in SKIPPED_POST_TYPES:
+        return None
+    return _event_activity(event, page, "post", vk_time(post.date) if post.date else event.received_at)
+
+
+def on_wall_repost(event: QueuedEvent, page: PageRef) -> ActivityRecorded:
+    """Someone reposted the community's post."""
+    post = VkPost.model_validate(event.object)
+    return _event_activity(event, page, "repost", vk_time(post.date) if post.date else event.received_at)
+
+
+def on_group_join(event: QueuedEvent, page: PageRef) -> ActivityRecorded | None:
+    """A new member (an application, ``join_type: request``, is not one yet)."""
+    membership = VkMembership.model_validate(event.object)
+    return None if membership.join_type == "request" else _event_activity(event, page, "join", event.received_at)
+
+
+def on_group_leave(event: QueuedEvent, page: PageRef) -> ActivityRecorded:
+    """A member left or was removed."""
+    return _event_activity(event, page, "leave", event.received_at)
+
+
+def on_like(event: QueuedEvent, page: PageRef) -> ActivityRecorded | None:
+    """A like added or removed (the community liking its own content does not count)."""
+    like = VkLike.model_validate(event.object)
+    if like.liker_id == -event.group_id:
+        return None
+    kind: ActivityKind = "like_add" if event.type == "like_add" else "like_remove"
+    return _event_activity(event, page, kind, event.received_at)
+
+
+_COMMENT_ACTIONS: dict[str, VkEventHandler] = {
+    "new": on_comment_new,
+    "edit": on_comment_edit,
+    "delete": on_comment_delete,
+    "restore": on_comment_restore,
+}
+
+VK_EVENT_HANDLERS: dict[str, VkEventHandler] = {
+    **{f"{family}_{action}": handle for family in COMMENT_FAMILIES for action, handle in _COMMENT_ACTIONS.items()},
+    "message_new": on_message_new,
+    "message_reply": on_message_reply,
+    "wall_post_new": on_wall_post_new,
+    "wall_repost": on_wall_repost,
+    "group_join": on_group_join,
+    "group_leave": on_group_leave,
+    "like_add": on_like,
+    "like_remove": on_like,
+}

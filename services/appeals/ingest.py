@@ -1,0 +1,56 @@
+"""Ingest worker: turns queued VK events into appeals, answers and activity (exactly one effect per event).
+
+Entrypoint only: parse the queued envelope, find the page, dispatch on ``type`` through ``VK_EVENT_HANDLERS``.
+Dedupe lives in the effects' transactions; activities are published once per invocation, after every record ran
+(a failed publish fails the invocation, and the redelivered records re-publish the same activity ids).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from services.appeals.handlers import VK_EVENT_HANDLERS
+from services.appeals.pages import lookup_page
+from services.appeals.vk import QueuedEvent
+from shared.config import get_settings
+from shared.events import Event, make_event
+from shared.logs import get_logger
+from shared.publisher import publish
+from shared.workers import sqs_handler
+
+logger = get_logger("appeals")
+_activities: list[Event] = []  # of the running invocation; Lambda runs one invocation per process at a time
+
+
+def process_record(record: SQSRecord) -> None:
+    """Apply one queued VK event."""
+    event = QueuedEvent.model_validate_json(record.body)
+    handle = VK_EVENT_HANDLERS.get(event.type)
+    if handle is None:
+        logger.debug("VK event type not handled", extra={"type": event.type})
+        return
+    if event.retry_counter:
+        logger.info("VK redelivered an event", extra={"type": event.type, "retry_counter": event.retry_counter})
+    page = lookup_page(event.group_id)
+    if page is None or not page.active:
+        logger.info("event for an unknown or archived group dropped", extra={"group_id": event.group_id})
+        return
+    activity = handle(event, page)
+    if activity is not None:
+        _activities.append(make_event("appeals", activity))
+
+
+_process_batch = sqs_handler(process_record, service="appeals")
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Process the batch (partial failures reported), then publish its activities in batches."""
+    try:
+        response = _process_batch(event, context)
+        if _activities and get_settings().activity_queue_url:
+            publish(_activities, queue_urls=[get_settings().activity_queue_url])
+        return response
+    finally:
+        _activities.clear()
