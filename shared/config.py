@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     auth_jwks_url: str | None = None
     auth_jwks_file: str | None = Field(default=None, description="Local JWKS file (local stack only)")
 
+    registry_compliance_weights: dict[str, float] = Field(
+        default_factory=dict, description="JSON object item -> weight over the registry's default checklist weights"
+    )
+
     page_cache_ttl_seconds: float = Field(default=30.0, ge=0, description="Webhook's in-memory page cache TTL")
 
     @property

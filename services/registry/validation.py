@@ -1,0 +1,111 @@
+"""Checks of Russian registration numbers (INN, OGRN, KPP, OKTMO) and page URLs.
+
+Each ``validate_*`` returns the normalised value or raises ``ValueError`` with a short reason that the API shows
+after the field name (``ogrn: checksum mismatch``). python-stdnum is imported lazily (only ``stdnum.ru.inn`` and
+``stdnum.ru.ogrn``): it costs ~80 ms and the API's cold start does not need it.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+KPP_PATTERN = re.compile(r"^\d{4}[\dA-Z]{2}\d{3}$")
+_SEPARATORS = re.compile(r"[\s\-]+")
+_VK_NUMERIC_PATH = re.compile(r"^(?:club|public|event)(\d+)$")
+PLATFORM_HOSTS = {"vk.com": "vk", "vk.ru": "vk", "ok.ru": "ok", "max.ru": "max", "t.me": "telegram"}
+
+
+def _compact(value: str) -> str:
+    return _SEPARATORS.sub("", value.strip())
+
+
+def validate_inn(value: str) -> str:
+    """An organisation's 10-digit INN (12-digit personal INNs and ``0000000000`` are rejected)."""
+    from stdnum.exceptions import InvalidChecksum
+    from stdnum.ru import inn
+
+    number = _compact(value)
+    if not number.isdigit():
+        raise ValueError("must contain digits only")
+    if len(number) == 12:
+        raise ValueError("a 12-digit personal INN is not accepted, an organisation's INN has 10 digits")
+    if len(number) != 10:
+        raise ValueError("must have 10 digits")
+    if number == "0" * 10:
+        raise ValueError("0000000000 is not a valid INN")
+    try:
+        inn.validate(number)
+    except InvalidChecksum:
+        raise ValueError("checksum mismatch") from None
+    return number
+
+
+def validate_ogrn(value: str) -> str:
+    """A legal entity's 13-digit OGRN (15-digit OGRNIPs are rejected)."""
+    from stdnum.exceptions import InvalidChecksum
+    from stdnum.ru import ogrn
+
+    number = _compact(value)
+    if not number.isdigit():
+        raise ValueError("must contain digits only")
+    if len(number) == 15:
+        raise ValueError("a 15-digit OGRNIP (sole trader) is not accepted, an organisation's OGRN has 13 digits")
+    if len(number) != 13:
+        raise ValueError("must have 13 digits")
+    if number[0] not in "15":
+        raise ValueError("must start with 1 or 5")
+    try:
+        ogrn.validate(number)
+    except InvalidChecksum:
+        raise ValueError("checksum mismatch") from None
+    return number
+
+
+def validate_kpp(value: str) -> str:
+    """A KPP: 4 digits, 2 digits or capital letters, 3 digits (no checksum exists)."""
+    number = _compact(value).upper()
+    if not KPP_PATTERN.match(number):
+        raise ValueError("must be 4 digits, 2 digits or capital letters, then 3 digits")
+    return number
+
+
+def validate_oktmo(value: str) -> str:
+    """An OKTMO code of 8 or 11 digits."""
+    number = _compact(value)
+    if not number.isdigit() or len(number) not in (8, 11):
+        raise ValueError("must have 8 or 11 digits")
+    return number
+
+
+def validate_url(value: str) -> str:
+    """An http(s) URL; a bare ``vk.com/...`` gets ``https://``."""
+    text = value.strip()
+    if "://" not in text:
+        text = f"https://{text}"
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or "." not in parts.netloc or " " in text:
+        raise ValueError("must be an http(s) link")
+    return text
+
+
+def url_key(url: str) -> str:
+    """The uniqueness key of a page link: host without ``www.``/``m.``, path, lower case, no trailing slash."""
+    parts = urlsplit(url.strip().lower() if "://" in url else f"https://{url.strip().lower()}")
+    host = parts.netloc.removeprefix("www.").removeprefix("m.")
+    return f"{host}{parts.path.rstrip('/')}"
+
+
+def platform_of(url: str) -> str | None:
+    """The platform a page link points to (``vk``, ``ok``, ``max``, ``telegram``), if known."""
+    host = url_key(url).split("/", 1)[0]
+    return PLATFORM_HOSTS.get(host)
+
+
+def vk_group_id_of(url: str) -> int | None:
+    """The community id in a ``vk.com/club123`` / ``public123`` link (screen-name links have none)."""
+    key = url_key(url)
+    if platform_of(url) != "vk" or "/" not in key:
+        return None
+    match = _VK_NUMERIC_PATH.match(key.split("/", 1)[1])
+    return int(match.group(1)) if match else None
