@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from shared.cli import dev, token
+from shared.cli import demo, dev, registry, token
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser with every subcommand registered."""
     parser = argparse.ArgumentParser(prog="gospubliki", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    for module in (dev, token):
+    for module in (dev, token, registry, demo):
         module.register(commands)
     return parser
 
