@@ -155,8 +155,8 @@ class LocalStack:
             except Exception:  # a failed snapshot must not stop the stack; the next one retries
                 time.sleep(1)
 
-    def stop(self) -> None:
-        """Stop workers and HTTP, save state (including queued messages), stop moto."""
+    def stop(self, *, save: bool = True) -> None:
+        """Stop workers and HTTP, save state (including queued messages) unless told not to, stop moto."""
         from shared.local import state
 
         self._stopping.set()
@@ -168,7 +168,8 @@ class LocalStack:
             self._server_thread.join(timeout=10)
         self.scheduler.stop()
         self.dispatcher.stop()
-        state.save(self.template, self.state_dir, drain_queues=True)
+        if save:
+            state.save(self.template, self.state_dir, drain_queues=True)
         self._forget_in_memory_state()
         self._moto.stop()
 
