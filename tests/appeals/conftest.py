@@ -16,6 +16,7 @@ from shared.events import Event, PageUpserted, make_event
 from shared.local.lambda_runtime import LambdaContext, sqs_event
 from shared.local.template import Template
 from shared.vk_secret import hash_secret, new_salt
+from tests import factories
 
 EVENTS_DIR = Path(__file__).parent / "events"
 GROUP_ID = 192764727
@@ -36,21 +37,8 @@ def load_event(name: str, **object_fields: Any) -> dict[str, Any]:
 def page_upserted(**fields: Any) -> PageUpserted:
     """The demo page of the fixtures' VK community, with its callback secret hashed as the registry does."""
     salt = new_salt()
-    values: dict[str, Any] = {
-        "page_id": "page-1",
-        "institution_id": "inst-1",
-        "region_code": "54",
-        "platform": "vk",
-        "group_id": GROUP_ID,
-        "url": f"https://vk.com/club{GROUP_ID}",
-        "category": "active",
-        "secret_salt": salt,
-        "secret_hash": hash_secret(SECRET, salt),
-        "confirmation_code": CONFIRMATION_CODE,
-        "revision": 1,
-    }
-    values.update(fields)
-    return PageUpserted(**values)
+    secret = {"secret_salt": salt, "secret_hash": hash_secret(SECRET, salt), "confirmation_code": CONFIRMATION_CODE}
+    return factories.page_upserted(**({"group_id": GROUP_ID} | secret | fields))
 
 
 def _messages(bodies: list[str]) -> list[dict[str, Any]]:

@@ -9,21 +9,13 @@ import httpx
 import pytest
 
 from shared.aws import sqs
-from shared.events import ActivityRecorded, PageUpserted, make_event
+from shared.events import ActivityRecorded, make_event
 from shared.local import keys
 from shared.local.stack import LocalStack
 from tests.conftest import wait_for
+from tests.factories import page_upserted
 
-PAGE = PageUpserted(
-    page_id="pg-e2e",
-    institution_id="in-e2e",
-    region_code="54",
-    platform="vk",
-    group_id=555001,
-    url="https://vk.com/club555001",
-    category="flagship",
-    revision=1,
-)
+PAGE = page_upserted(page_id="pg-e2e", institution_id="in-e2e", group_id=555001, category="flagship")
 
 
 @pytest.fixture(scope="module")

@@ -9,10 +9,11 @@ from pathlib import Path
 import httpx
 
 from shared.aws import secrets, sqs
-from shared.events import PageUpserted, make_event
+from shared.events import make_event
 from shared.local import keys
 from shared.local.stack import LocalStack, StackOptions, free_port
 from tests.conftest import _reset_caches, wait_for
+from tests.factories import page_upserted
 
 
 def _stack(state_dir: Path, stack_name: str, *, dispatch: bool) -> LocalStack:
@@ -32,16 +33,7 @@ def _stack(state_dir: Path, stack_name: str, *, dispatch: bool) -> LocalStack:
 def test_data_and_queued_messages_survive_a_restart(tmp_path: Path) -> None:
     saved_env = dict(os.environ)
     name = f"rs{uuid.uuid4().hex[:6]}"
-    page = PageUpserted(
-        page_id="pg-r",
-        institution_id="in-r",
-        region_code="54",
-        platform="vk",
-        group_id=1,
-        url="https://vk.com/club1",
-        category="card",
-        revision=1,
-    )
+    page = page_upserted(page_id="pg-r", institution_id="in-r", group_id=1, category="card")
     try:
         first = _stack(tmp_path, name, dispatch=False)
         first.start()

@@ -11,20 +11,12 @@ from fastapi.testclient import TestClient
 
 from services.metrics import events as worker
 from services.metrics.app import app
-from shared.events import ActivityRecorded, PageUpserted, make_event
+from shared.events import ActivityRecorded, make_event
 from shared.local.lambda_runtime import LambdaContext
 from shared.local.template import Template
+from tests.factories import page_upserted
 
-PAGE = PageUpserted(
-    page_id="pg-1",
-    institution_id="in-1",
-    region_code="54",
-    platform="vk",
-    group_id=201077021,
-    url="https://vk.com/club201077021",
-    category="active",
-    revision=1,
-)
+PAGE = page_upserted(page_id="pg-1", institution_id="in-1")
 
 
 def _sqs_event(bodies: list[str]) -> dict[str, object]:
