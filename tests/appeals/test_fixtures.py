@@ -12,7 +12,7 @@ import pytest
 from services.appeals.handlers import VK_EVENT_HANDLERS
 from tests.appeals.conftest import EVENTS_DIR
 
-SCHEMA_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "vk-schema"
+SCHEMA_DIR = Path(__file__).resolve().parent / "vk-schema"
 ENVELOPE = "callback/objects.json#/definitions/callback_base"
 COMMENT = "wall/objects.json#/definitions/wall_wall_comment"
 POST = "wall/objects.json#/definitions/wall_wallpost"
