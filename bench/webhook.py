@@ -12,6 +12,7 @@ Run: ``.venv/bin/python bench/webhook.py`` (under a minute). Cold start is ``ben
 from __future__ import annotations
 
 import json
+import logging
 import os
 import statistics
 import sys
@@ -139,6 +140,8 @@ def warm_cpu() -> tuple[float, float]:
 def requests_per_comment(comments: int = 20) -> dict[str, Counter[str]]:
     """AWS operations per phase for ``comments`` citizen comments, cold and warm caches (moto over HTTP)."""
     from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
 
     from services.appeals import ingest, pages, projection, webhook
     from shared.aws import dynamodb, reset_clients, sqs

@@ -19,6 +19,20 @@ from typing import Any
 from shared.local.template import Template, load_template
 
 LOCAL_REGION = "eu-central-1"
+TTL_SWEEP_SECONDS = 60.0
+WRITE_OPERATIONS = frozenset(
+    {
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "BatchWriteItem",
+        "TransactWriteItems",
+        "CreateSecret",
+        "PutSecretValue",
+        "UpdateSecret",
+        "DeleteSecret",
+    }
+)
 
 
 def free_port() -> int:
@@ -56,6 +70,7 @@ class LocalStack:
         self._server_thread: threading.Thread | None = None
         self._snapshot_thread: threading.Thread | None = None
         self._stopping = threading.Event()
+        self._dirty = threading.Event()
         self.restored = False
         self.base_url = f"http://{options.host}:{options.port}"
 
@@ -96,6 +111,7 @@ class LocalStack:
         if self.options.run_schedules:
             self.scheduler.start()
         self._start_http()
+        self._watch_writes()
         self._snapshot_thread = threading.Thread(target=self._snapshot_loop, name="snapshot", daemon=True)
         self._snapshot_thread.start()
 
@@ -145,14 +161,31 @@ class LocalStack:
                 raise RuntimeError(f"HTTP server did not start on {self.base_url}")
             time.sleep(0.05)
 
+    def _watch_writes(self) -> None:
+        """Mark the state dirty on every write through this process's clients, so idle stacks never re-snapshot."""
+        from shared.aws import dynamodb, secrets
+
+        def mark_dirty(**kwargs: Any) -> None:
+            if kwargs["model"].name in WRITE_OPERATIONS:
+                self._dirty.set()
+
+        dynamodb().meta.events.register("before-call.dynamodb", mark_dirty)
+        secrets().meta.events.register("before-call.secrets-manager", mark_dirty)
+
     def _snapshot_loop(self) -> None:
         from shared.local import state
 
+        last_expiry = time.monotonic()
         while not self._stopping.wait(self.options.snapshot_every_seconds):
             try:
-                state.expire_ttl(self.template)
-                state.save(self.template, self.state_dir)
+                if time.monotonic() - last_expiry >= TTL_SWEEP_SECONDS:
+                    last_expiry = time.monotonic()
+                    state.expire_ttl(self.template)
+                if self._dirty.is_set():
+                    self._dirty.clear()
+                    state.save(self.template, self.state_dir)
             except Exception:  # a failed snapshot must not stop the stack; the next one retries
+                self._dirty.set()
                 time.sleep(1)
 
     def stop(self, *, save: bool = True) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import time
 import uuid
 from pathlib import Path
 
@@ -61,6 +63,36 @@ def test_data_and_queued_messages_survive_a_restart(tmp_path: Path) -> None:
         assert secrets().get_secret_value(SecretId=f"{name}/vk/pg-r")["SecretString"] == "token-value"
         third.stop()
     finally:
+        os.environ.clear()
+        os.environ.update(saved_env)
+        _reset_caches()
+
+
+def test_snapshots_follow_writes_and_an_idle_stack_writes_none(tmp_path: Path) -> None:
+    saved_env = dict(os.environ)
+    stack = LocalStack(
+        StackOptions(
+            state_dir=tmp_path,
+            port=free_port(),
+            stack_name=f"sn{uuid.uuid4().hex[:6]}",
+            run_schedules=False,
+            dispatch=False,
+            snapshot_every_seconds=0.2,
+        )
+    )
+    snapshot = tmp_path / "snapshot.json"
+    try:
+        stack.start()
+        time.sleep(1)
+        assert not snapshot.exists(), "nothing was written, so nothing is saved"
+        secrets().create_secret(Name="idle-check", SecretString="v")
+        wait_for(snapshot.exists, timeout=10)
+        written = snapshot.stat().st_mtime_ns
+        time.sleep(1)
+        assert snapshot.stat().st_mtime_ns == written, "an idle stack does not rewrite its snapshot"
+        assert "idle-check" in json.loads(snapshot.read_text())["secrets"]
+    finally:
+        stack.stop(save=False)
         os.environ.clear()
         os.environ.update(saved_env)
         _reset_caches()
