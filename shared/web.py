@@ -13,11 +13,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import AfterValidator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.auth import AuthError, Principal, verify_token
 from shared.errors import DomainError
 from shared.logs import get_logger
+from shared.regions import is_region
 
 _bearer = HTTPBearer(auto_error=False, description="JWT from the regional SSO (`gospubliki token` locally)")
 
@@ -43,6 +45,16 @@ def get_principal(
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 
+def _known_region(code: str) -> str:
+    if not is_region(code):
+        raise ValueError(f"unknown region code '{code}'")
+    return code
+
+
+KnownRegion = Annotated[str, AfterValidator(_known_region)]
+"""A 2-digit code of one of the 89 federal subjects (422 ``unknown region code`` otherwise)."""
+
+
 def _error_body(status_code: int, items: list[dict[str, Any]]) -> JSONResponse:
     summary = "; ".join(f"{i['field']}: {i['message']}" if i.get("field") else i["message"] for i in items)
     headers = {"WWW-Authenticate": "Bearer"} if status_code == 401 else None
@@ -50,18 +62,31 @@ def _error_body(status_code: int, items: list[dict[str, Any]]) -> JSONResponse:
 
 
 def _field_of(loc: tuple[Any, ...] | list[Any]) -> str:
+    if list(loc[:1]) == ["body"] and all(isinstance(part, int) for part in loc[1:]):
+        return "body"  # the body as a whole (not JSON, not an object)
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "form")]
-    return ".".join(parts)
+    return ".".join(parts) or "body"
 
 
 async def _on_validation_error(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
-    items = []
-    for problem in error.errors():
-        message = str(problem.get("msg", "invalid"))
-        message = message.removeprefix("Value error, ")
-        items.append({"field": _field_of(problem.get("loc", ())), "message": message, "loc": list(problem["loc"])})
+    items = [
+        {"field": _field_of(problem.get("loc", ())), "message": _message_of(problem), "loc": list(problem["loc"])}
+        for problem in error.errors()
+    ]
     return _error_body(422, items)
+
+
+def _message_of(problem: dict[str, Any]) -> str:
+    """pydantic's message, reworded where it would confuse (raw input values are never echoed)."""
+    kind, context = problem.get("type"), problem.get("ctx") or {}
+    if kind == "json_invalid":
+        return f"invalid JSON: {context.get('error', 'cannot be parsed')}"
+    if kind == "too_short" and isinstance(problem.get("input"), str):  # SecretStr says "items"
+        return f"must have at least {context.get('min_length')} characters"
+    if kind == "too_long" and isinstance(problem.get("input"), str):
+        return f"must have at most {context.get('max_length')} characters"
+    return str(problem.get("msg", "invalid")).removeprefix("Value error, ")
 
 
 async def _on_domain_error(_: Request, error: Exception) -> JSONResponse:

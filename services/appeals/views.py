@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from services.appeals import service
 from services.appeals.models import Appeal, AppealFilters, AppealKind, AppealPage, AppealStatus
-from shared.web import CurrentPrincipal
+from shared.web import CurrentPrincipal, KnownRegion
 
 router = APIRouter(prefix="/appeals", tags=["appeals"])
 
@@ -17,7 +17,7 @@ router = APIRouter(prefix="/appeals", tags=["appeals"])
 @router.get("", response_model=AppealPage)
 def list_appeals(
     principal: CurrentPrincipal,
-    region: Annotated[str | None, Query(pattern=r"^\d{2}$", description="Region code")] = None,
+    region: Annotated[KnownRegion | None, Query(description="Region code")] = None,
     institution_id: str | None = None,
     page_id: str | None = None,
     status: AppealStatus | None = None,
