@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Query, Response, UploadFile, status
 
-from services.registry import importing, service
+from services.registry import service
 from services.registry.models import (
     CallbackSettings,
     CoverageReport,
@@ -170,6 +170,8 @@ def import_registry(
     content = file.file.read(MAX_IMPORT_BYTES + 1)
     if len(content) > MAX_IMPORT_BYTES:
         raise InvalidInputError(f"larger than {MAX_IMPORT_BYTES // 1024 // 1024} MB", field="file")
+    from services.registry import importing  # spreadsheet code loads on first use, not at cold start
+
     return importing.import_registry(
         principal=principal, region=region, content=content, filename=file.filename, dry_run=dry_run
     )
@@ -186,6 +188,8 @@ def export_registry(
     format: Literal["xlsx", "csv"] = "xlsx",
 ) -> Response:
     """The region's registry in the import columns (export, then import is a no-op)."""
+    from services.registry import importing
+
     content, media_type, filename = importing.export_registry(principal=principal, region=region, fmt=format)
     return Response(
         content, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
