@@ -74,13 +74,13 @@ def http_event(body: dict[str, Any], headers: dict[str, str] | None = None) -> d
     }
 
 
-def bare_webhook(client: Any) -> Any:
+def bare_webhook(client: Any, queue_url: str = QUEUE_URL) -> Any:
     """The baseline: a bare FastAPI + Mangum handler that sends the body to SQS and answers ``ok``."""
     bare = FastAPI()
 
     @bare.post("/vk/callback")
     async def callback(request: Request) -> PlainTextResponse:
-        client.send_message(QueueUrl=QUEUE_URL, MessageBody=(await request.body()).decode())
+        client.send_message(QueueUrl=queue_url, MessageBody=(await request.body()).decode())
         return PlainTextResponse("ok")
 
     return Mangum(bare, lifespan="off")
@@ -137,8 +137,34 @@ def warm_cpu() -> tuple[float, float]:
     return statistics.median(ours), statistics.median(baseline)
 
 
-def requests_per_comment(comments: int = 20) -> dict[str, Counter[str]]:
-    """AWS operations per phase for ``comments`` citizen comments, cold and warm caches (moto over HTTP)."""
+def ack_latency(queue_url: str, events: int = 400) -> dict[str, list[float]]:
+    """Wall-clock milliseconds to acknowledge one event with the SQS send going to moto over HTTP (warm)."""
+    from services.appeals import webhook
+    from shared.aws import sqs
+    from shared.local.lambda_runtime import LambdaContext
+
+    handlers = {"webhook": webhook.handler, "bare": bare_webhook(sqs(), queue_url)}
+    context = LambdaContext(function_name="VkCallbackFunction")
+    samples: dict[str, list[float]] = {name: [] for name in handlers}
+    for number in range(events):
+        for name, handler in handlers.items():  # interleaved, so both see the same moto and machine state
+            body = {**FIXTURE, "event_id": uuid.uuid4().hex, "object": {**FIXTURE["object"], "id": 90000 + number}}
+            started = time.perf_counter()
+            response = handler(http_event(body), context)
+            samples[name].append((time.perf_counter() - started) * 1000)
+            assert response["body"] == "ok", response
+    return samples
+
+
+def percentile(values: list[float], share: float) -> float:
+    """The ``share`` quantile (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def requests_per_comment(comments: int = 20) -> tuple[dict[str, Counter[str]], dict[str, list[float]]]:
+    """AWS operations per phase for ``comments`` citizen comments, cold and warm caches (moto over HTTP),
+    and the acknowledgement latency of the webhook next to the bare baseline on the same moto."""
     from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
@@ -219,7 +245,10 @@ def requests_per_comment(comments: int = 20) -> dict[str, Counter[str]]:
         run("cold caches, 1 comment", 1)
         run(f"warm caches, {comments} comments in batches of 10", comments)
         counts.pop("setup", None)
-        return counts
+        phase["name"] = "latency"
+        latency = ack_latency(queue_url)
+        counts.pop("latency", None)
+        return counts, latency
     finally:
         server.stop()
 
@@ -229,11 +258,17 @@ def main() -> None:
     ours, baseline = warm_cpu()
     print(f"warm CPU per event: webhook {ours:.0f} us, bare FastAPI+Mangum+SendMessage {baseline:.0f} us,")
     print(f"                    ratio {ours / baseline:.2f}x (goal <= 2x)")
+    counts, latency = requests_per_comment()
     print("AWS requests per citizen comment (webhook -> stored appeal):")
-    for label, counter in requests_per_comment().items():
+    for label, counter in counts.items():
         n = int(label.split(", ")[1].split()[0]) if "warm" in label else 1
         detail = ", ".join(f"{name} {count / n:.2f}" for name, count in sorted(counter.items()))
         print(f"  {label}: {sum(counter.values()) / n:.2f} per comment ({detail})")
+    ours_p50, ours_p99 = percentile(latency["webhook"], 0.5), percentile(latency["webhook"], 0.99)
+    bare_p50, bare_p99 = percentile(latency["bare"], 0.5), percentile(latency["bare"], 0.99)
+    print(f"ack latency, SQS on moto over HTTP, {len(latency['webhook'])} warm events each (goal: well under 2 s p99):")
+    print(f"  webhook p50 {ours_p50:.1f} ms, p99 {ours_p99:.1f} ms; bare p50 {bare_p50:.1f} ms, p99 {bare_p99:.1f} ms")
+    print(f"  ratio p50 {ours_p50 / bare_p50:.2f}x, p99 {ours_p99 / bare_p99:.2f}x")
 
 
 if __name__ == "__main__":
