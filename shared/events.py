@@ -20,9 +20,9 @@ RegionCode = Annotated[str, Field(pattern=r"^\d{2}$")]
 
 
 class ContractModel(BaseModel):
-    """Base of every contract: immutable, unknown fields ignored (forward compatible)."""
+    """Base of every contract: immutable, unknown fields ignored (forward compatible), errors never echo values."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", hide_input_in_errors=True)
 
 
 # ---------------------------------------------------------------- registry -> appeals, metrics

@@ -17,7 +17,7 @@ HistoryAction = Literal["created", "edited", "deleted", "restored"]
 class AppealModel(BaseModel):
     """Base of appeal models: unknown stored attributes are ignored."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", hide_input_in_errors=True)
 
 
 class AppealSource(AppealModel):

@@ -62,3 +62,11 @@ def test_scheduled_handler_parses_the_scheduler_input() -> None:
     result = handler(event, LambdaContext(function_name="Job"))
     assert result == {"execution_id": "exec-1", "result": {"republished": 0}}
     assert runs[0].scheduled_time.year == 2026
+
+
+def test_a_rejected_event_does_not_echo_its_values_into_the_error() -> None:
+    body = json.loads(ARCHIVED.model_dump_json())
+    body["body"]["payload"]["revision"] = "Иванов Иван, ул. Ленина 5"
+    with pytest.raises(ValidationError) as caught:
+        event_router({}, service="test")(_record(json.dumps(body)))
+    assert "Иванов" not in str(caught.value)
