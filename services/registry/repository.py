@@ -24,6 +24,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -37,6 +38,7 @@ from shared.errors import ConflictError, UnavailableError
 from shared.events import Event
 
 OUTBOX_SHARDS = 16
+BULK_WRITE_THREADS = 8  # parallel BatchWriteItem calls of a bulk import
 OUTBOX_EVENTS_PER_ITEM = 200  # ~1 KB an event; an item holds at most 400 KB
 BATCH_GET_KEYS = 100
 SPHERE_PREFIX = "SPHERE#"
@@ -539,16 +541,21 @@ def write_bulk(units: Sequence[Unit]) -> list[OutboxEntry]:
                 key = item["Delete"]["Key"]
                 requests[(key["PK"]["S"], key["SK"]["S"])] = {"DeleteRequest": {"Key": key}}
         delta.update(unit.counters())
+    name = table()
+    with ThreadPoolExecutor(max_workers=BULK_WRITE_THREADS) as pool:  # boto3 clients are thread-safe
+        list(pool.map(lambda chunk: _batch_write(name, chunk), chunked(requests.values(), 25)))
     client = dynamodb()
-    for chunk in chunked(requests.values(), 25):
-        pending: dict[str, Any] = {table(): chunk}
-        for attempt in range(10):
-            pending = dict(client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {})
-            if not pending:
-                break
-            time.sleep(0.05 * 2**attempt)
-        else:
-            raise UnavailableError("the table did not accept the writes, retry the import")
     for update in _counter_updates(delta):
         client.update_item(**update["Update"])
     return entries
+
+
+def _batch_write(table_name: str, chunk: list[dict[str, Any]]) -> None:
+    """One BatchWriteItem of at most 25 requests, retrying unprocessed items with backoff."""
+    pending: dict[str, Any] = {table_name: chunk}
+    for attempt in range(10):
+        pending = dict(dynamodb().batch_write_item(RequestItems=pending).get("UnprocessedItems") or {})
+        if not pending:
+            return
+        time.sleep(0.05 * 2**attempt)
+    raise UnavailableError("the table did not accept the writes, retry the import")
