@@ -36,7 +36,10 @@ def dispatch(entries: Sequence[OutboxEntry]) -> bool:
     except Exception as error:  # the change is committed: the relay publishes these later
         logger.warning("publish failed, left to the outbox relay", extra={"events": len(events), "error": str(error)})
         return False
-    repository.delete_items(entry.key for entry in entries)
+    try:
+        repository.delete_items(entry.key for entry in entries)
+    except Exception as error:  # already published: the relay re-sends them, consumers ignore stale revisions
+        logger.warning("outbox cleanup failed, left to the relay", extra={"error": str(error)})
     return True
 
 
@@ -48,7 +51,7 @@ def relay(run: Any = None, *, older_than_seconds: float | None = None) -> dict[s
     published = failed = 0
     queue_urls = get_settings().registry_event_queue_urls
     for shard in range(OUTBOX_SHARDS):
-        for item in repository.query_all_before(partition=f"OUTBOX#{shard}", sort_before=cutoff):
+        for item in repository.query_all(index=None, partition=f"OUTBOX#{shard}", sort_before=cutoff):
             if time.monotonic() > deadline:
                 break  # the next scheduled run continues
             events: list[Event] = [parse_event(raw) for raw in item.get("events", [])]

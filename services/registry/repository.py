@@ -219,11 +219,20 @@ def query_page(
             return items, None
 
 
-def query_all(*, index: str | None, partition: str, sort_prefix: str | None = None) -> Iterator[dict[str, Any]]:
-    """Every item of a partition (paginated Query)."""
+def query_all(
+    *, index: str | None, partition: str, sort_prefix: str | None = None, sort_before: str | None = None
+) -> Iterator[dict[str, Any]]:
+    """Every item of a partition, optionally only sort keys with a prefix or before a bound (paginated Query)."""
     start: dict[str, Any] | None = None
     while True:
-        items, start = query_page(index=index, partition=partition, sort_prefix=sort_prefix, limit=500, start_key=start)
+        items, start = query_page(
+            index=index,
+            partition=partition,
+            sort_prefix=sort_prefix,
+            sort_before=sort_before,
+            limit=500,
+            start_key=start,
+        )
         yield from items
         if start is None:
             return
@@ -497,25 +506,9 @@ def put_item(item: Mapping[str, Any]) -> None:
 
 def delete_items(keys: Iterable[Mapping[str, str]]) -> None:
     """Delete items in BatchWriteItem requests (unprocessed ones retried)."""
-    client = dynamodb()
+    name = table()
     for chunk in chunked(keys, 25):
-        request: dict[str, Any] = {table(): [{"DeleteRequest": {"Key": serialize(key)}} for key in chunk]}
-        for attempt in range(8):
-            response = client.batch_write_item(RequestItems=request)
-            request = dict(response.get("UnprocessedItems") or {})
-            if not request:
-                break
-            time.sleep(0.05 * 2**attempt)
-
-
-def query_all_before(*, partition: str, sort_before: str) -> Iterator[dict[str, Any]]:
-    """Every item of a table partition whose sort key sorts before ``sort_before``."""
-    start: dict[str, Any] | None = None
-    while True:
-        items, start = query_page(index=None, partition=partition, sort_before=sort_before, limit=100, start_key=start)
-        yield from items
-        if start is None:
-            return
+        _batch_write(name, [{"DeleteRequest": {"Key": serialize(key)}} for key in chunk])
 
 
 def write_bulk(units: Sequence[Unit]) -> list[OutboxEntry]:
