@@ -24,7 +24,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy shared services
+	$(BIN)/mypy shared services tooling
 
 cfn-lint: $(STAMP)
 	$(BIN)/cfn-lint infra/template.yaml

@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from shared.local.template import load_template  # noqa: E402
+from tooling.local.template import load_template  # noqa: E402
 
 API_FLOOR = "import fastapi, mangum, boto3"
 WORKER_FLOOR = "import boto3, aws_lambda_powertools"

@@ -76,8 +76,8 @@ def main() -> int:
     from shared.aws import dynamodb
     from shared.config import get_settings
     from shared.dynamo import chunked, serialize
-    from shared.local.keys import issue_token
-    from shared.local.stack import LocalStack, StackOptions, free_port
+    from tooling.local.keys import issue_token
+    from tooling.local.stack import LocalStack, StackOptions, free_port
 
     with tempfile.TemporaryDirectory() as state:
         stack = LocalStack(

@@ -92,8 +92,8 @@ def warm_cpu() -> tuple[float, float]:
     from botocore.stub import Stubber
 
     from services.appeals import pages, webhook
-    from shared.local.lambda_runtime import LambdaContext
     from shared.vk_secret import hash_secret, new_salt
+    from tooling.local.lambda_runtime import LambdaContext
 
     client = boto3.client("sqs", region_name="eu-central-1")
     stubber = Stubber(client)
@@ -141,7 +141,7 @@ def ack_latency(queue_url: str, events: int = 400) -> dict[str, list[float]]:
     """Wall-clock milliseconds to acknowledge one event with the SQS send going to moto over HTTP (warm)."""
     from services.appeals import webhook
     from shared.aws import sqs
-    from shared.local.lambda_runtime import LambdaContext
+    from tooling.local.lambda_runtime import LambdaContext
 
     handlers = {"webhook": webhook.handler, "bare": bare_webhook(sqs(), queue_url)}
     context = LambdaContext(function_name="VkCallbackFunction")
@@ -173,11 +173,11 @@ def requests_per_comment(comments: int = 20) -> tuple[dict[str, Counter[str]], d
     from shared.aws import dynamodb, reset_clients, sqs
     from shared.config import get_settings
     from shared.events import PageUpserted, make_event
-    from shared.local.lambda_runtime import LambdaContext, sqs_event
-    from shared.local.stack import LOCAL_REGION, free_port
-    from shared.local.state import provision
-    from shared.local.template import load_template
     from shared.vk_secret import hash_secret, new_salt
+    from tooling.local.lambda_runtime import LambdaContext, sqs_event
+    from tooling.local.stack import LOCAL_REGION, free_port
+    from tooling.local.state import provision
+    from tooling.local.template import load_template
 
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)

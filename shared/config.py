@@ -1,25 +1,34 @@
 """One settings object for every function, read from the environment (``GOSPUBLIKI_*``).
 
-The SAM template sets the same variables in the cloud; the local stack sets them from the template too.
+The SAM template sets the same variables in the cloud; the local stack sets them from the template too. A plain
+pydantic model read from ``os.environ`` (not pydantic-settings): workers pay only for what they parse.
 """
 
 from __future__ import annotations
 
+import json
+import os
+from collections.abc import Mapping
 from functools import cache
-from typing import Literal
+from typing import Any
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+ENV_PREFIX = "GOSPUBLIKI_"
+ENV_ALIASES = {"aws_region": "AWS_REGION"}
 
 
-class Settings(BaseSettings):
+class SettingsError(ValueError):
+    """An environment variable holds a value the settings cannot use."""
+
+
+class Settings(BaseModel):
     """Runtime configuration shared by all services."""
 
-    model_config = SettingsConfigDict(env_prefix="GOSPUBLIKI_", extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
-    environment: Literal["local", "aws", "yandex"] = "aws"
     stack_name: str = "gospubliki"
-    aws_region: str = Field(default="eu-central-1", validation_alias="AWS_REGION")
+    aws_region: str = "eu-central-1"
     aws_endpoint_url: str | None = Field(default=None, description="DynamoDB/SQS/Secrets endpoint override")
 
     registry_table: str = "gospubliki-registry"
@@ -47,8 +56,23 @@ class Settings(BaseSettings):
         """Queues of every service that keeps a projection of the registry."""
         return [url for url in (self.appeals_registry_queue_url, self.metrics_registry_queue_url) if url]
 
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> Settings:
+        """Settings from ``GOSPUBLIKI_<FIELD>`` variables (and ``AWS_REGION``); empty values count as unset."""
+        values: dict[str, Any] = {}
+        for name in cls.model_fields:
+            raw = environ.get(ENV_ALIASES.get(name, ENV_PREFIX + name.upper()))
+            if raw:
+                values[name] = raw
+        try:
+            if "registry_compliance_weights" in values:  # the one structured variable: a JSON object
+                values["registry_compliance_weights"] = json.loads(values["registry_compliance_weights"])
+            return cls.model_validate(values)
+        except (ValidationError, ValueError) as error:
+            raise SettingsError(f"invalid configuration: {error}") from error
+
 
 @cache
 def get_settings() -> Settings:
-    """Settings of this process, read once (tests call ``get_settings.cache_clear()``)."""
-    return Settings()
+    """Settings of this process, read once (``shared.wiring.reset()`` forgets them)."""
+    return Settings.from_environ(os.environ)

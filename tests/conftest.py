@@ -12,21 +12,12 @@ from typing import Any
 
 import pytest
 
-from shared.local import keys
-from shared.local.stack import LOCAL_REGION, LocalStack, StackOptions, free_port
-from shared.local.template import Template, load_template
+from shared import wiring
+from tooling.local import keys
+from tooling.local.stack import LOCAL_REGION, LocalStack, StackOptions, free_port
+from tooling.local.template import Template, load_template
 
 TokenFactory = Callable[..., str]
-
-
-def _reset_caches() -> None:
-    from shared.auth import reset_key_cache
-    from shared.aws import reset_clients
-    from shared.config import get_settings
-
-    get_settings.cache_clear()
-    reset_clients()
-    reset_key_cache()
 
 
 @pytest.fixture(scope="session")
@@ -53,21 +44,20 @@ def moto_endpoint() -> Iterator[str]:
 @pytest.fixture
 def aws(moto_endpoint: str, key_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Template]:
     """Every table and queue of the template under a fresh stack name, with the functions' environment set."""
-    from shared.local.state import provision
+    from tooling.local.state import provision
 
     env = {
         "AWS_ACCESS_KEY_ID": "test",
         "AWS_SECRET_ACCESS_KEY": "test",
         "AWS_REGION": LOCAL_REGION,
         "AWS_DEFAULT_REGION": LOCAL_REGION,
-        "GOSPUBLIKI_ENVIRONMENT": "local",
         "GOSPUBLIKI_AWS_ENDPOINT_URL": moto_endpoint,
         "GOSPUBLIKI_AUTH_JWKS_FILE": str(key_dir / keys.JWKS_FILE),
         "POWERTOOLS_LOG_LEVEL": "INFO",
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    _reset_caches()
+    wiring.reset()
     template = load_template(
         stack_name=f"t{uuid.uuid4().hex[:10]}",
         region=LOCAL_REGION,
@@ -77,9 +67,9 @@ def aws(moto_endpoint: str, key_dir: Path, monkeypatch: pytest.MonkeyPatch) -> I
     for name, value in template.environment().items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("GOSPUBLIKI_AUTH_JWKS_URL", raising=False)
-    _reset_caches()
+    wiring.reset()
     yield template
-    _reset_caches()
+    wiring.reset()
 
 
 @pytest.fixture
@@ -124,7 +114,7 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
     stack.stop()
     os.environ.clear()
     os.environ.update(saved)
-    _reset_caches()
+    wiring.reset()
 
 
 def wait_for(condition: Callable[[], Any], *, timeout: float = 20.0, interval: float = 0.1) -> Any:

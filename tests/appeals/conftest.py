@@ -13,10 +13,10 @@ import pytest
 
 from services.appeals import pages
 from shared.events import Event, PageUpserted, make_event
-from shared.local.lambda_runtime import LambdaContext, sqs_event
-from shared.local.template import Template
 from shared.vk_secret import hash_secret, new_salt
 from tests import factories
+from tooling.local.lambda_runtime import LambdaContext, sqs_event
+from tooling.local.template import Template
 
 EVENTS_DIR = Path(__file__).parent / "events"
 GROUP_ID = 192764727

@@ -12,11 +12,11 @@ import pytest
 from services.appeals import pages
 from services.appeals.vk import message_key, stable_id
 from shared.events import make_event
-from shared.local import keys
-from shared.local.stack import LocalStack
 from shared.vk_secret import hash_secret, new_salt
 from tests.appeals.conftest import GROUP_ID, SECRET, load_event, page_upserted
 from tests.conftest import wait_for
+from tooling.local import keys
+from tooling.local.stack import LocalStack
 
 
 def _http(stack: LocalStack, method: str, path: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
@@ -113,8 +113,8 @@ def test_demo_replays_a_stream_the_stack_accepts(stack: LocalStack, capsys: pyte
     import argparse
 
     from shared.aws import sqs
-    from shared.cli import demo
-    from shared.local.seed import DEMO_PAGES
+    from tooling.cli import demo
+    from tooling.local.seed import DEMO_PAGES
 
     for number, demo_page in enumerate(DEMO_PAGES):
         salt = new_salt()

@@ -73,7 +73,7 @@ def test_other_platforms_and_other_event_types_are_skipped(run_projection: Run) 
 
 def test_an_unparseable_event_fails_only_its_record(aws: Any) -> None:
     from services.appeals.projection import handler
-    from shared.local.lambda_runtime import LambdaContext, sqs_event
+    from tooling.local.lambda_runtime import LambdaContext, sqs_event
 
     messages = [
         {"MessageId": "bad", "ReceiptHandle": "r", "Body": "{}"},

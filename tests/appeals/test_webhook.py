@@ -168,8 +168,8 @@ def test_page_lookup_is_cached_per_table(client: TestClient, monkeypatch: pytest
         assert _post(client, load_event("confirmation")).status_code == 200
     assert calls == [GROUP_ID]
     monkeypatch.setenv("GOSPUBLIKI_APPEALS_TABLE", "another-stack-appeals")
-    from shared.config import get_settings
+    from shared import wiring
 
-    get_settings.cache_clear()
+    wiring.reset()
     assert _post(client, load_event("confirmation")).status_code == 503, "another table is another cache entry"
     assert calls == [GROUP_ID, GROUP_ID]

@@ -13,10 +13,10 @@ import uuid
 import httpx
 import pytest
 
-from shared.local import keys
-from shared.local.stack import LocalStack
 from tests.conftest import wait_for
 from tests.registry.helpers import institution_payload
+from tooling.local import keys
+from tooling.local.stack import LocalStack
 
 GROUP_ID = 209990001
 SECRET = "e2e-secret-" + uuid.uuid4().hex[:12]

@@ -10,10 +10,10 @@ import pytest
 
 from shared.aws import sqs
 from shared.events import ActivityRecorded, make_event
-from shared.local import keys
-from shared.local.stack import LocalStack
 from tests.conftest import wait_for
 from tests.factories import page_upserted
+from tooling.local import keys
+from tooling.local.stack import LocalStack
 
 PAGE = page_upserted(page_id="pg-e2e", institution_id="in-e2e", group_id=555001, category="flagship")
 

@@ -10,12 +10,13 @@ from pathlib import Path
 
 import httpx
 
+from shared import wiring
 from shared.aws import secrets, sqs
 from shared.events import make_event
-from shared.local import keys
-from shared.local.stack import LocalStack, StackOptions, free_port
-from tests.conftest import _reset_caches, wait_for
+from tests.conftest import wait_for
 from tests.factories import page_upserted
+from tooling.local import keys
+from tooling.local.stack import LocalStack, StackOptions, free_port
 
 
 def _stack(state_dir: Path, stack_name: str, *, dispatch: bool) -> LocalStack:
@@ -65,7 +66,7 @@ def test_data_and_queued_messages_survive_a_restart(tmp_path: Path) -> None:
     finally:
         os.environ.clear()
         os.environ.update(saved_env)
-        _reset_caches()
+        wiring.reset()
 
 
 def test_snapshots_follow_writes_and_an_idle_stack_writes_none(tmp_path: Path) -> None:
@@ -95,4 +96,4 @@ def test_snapshots_follow_writes_and_an_idle_stack_writes_none(tmp_path: Path) -
         stack.stop(save=False)
         os.environ.clear()
         os.environ.update(saved_env)
-        _reset_caches()
+        wiring.reset()

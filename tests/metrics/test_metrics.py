@@ -12,9 +12,9 @@ from fastapi.testclient import TestClient
 from services.metrics import events as worker
 from services.metrics.app import app
 from shared.events import ActivityRecorded, make_event
-from shared.local.lambda_runtime import LambdaContext
-from shared.local.template import Template
 from tests.factories import page_upserted
+from tooling.local.lambda_runtime import LambdaContext
+from tooling.local.template import Template
 
 PAGE = page_upserted(page_id="pg-1", institution_id="in-1")
 

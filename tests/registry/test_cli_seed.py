@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from shared.cli import main
-from shared.local.keys import issue_token
-from shared.local.seed import DEMO_PAGES, seed_demo
+from tooling.cli import main
+from tooling.local.keys import issue_token
+from tooling.local.seed import DEMO_PAGES, seed_demo
 
 
 def _get(stack: Any, path: str) -> Any:

@@ -57,7 +57,7 @@ def test_outbox_relay_republishes_after_a_failed_publish(
     client: TestClient, federal: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from services.registry import outbox, repository
-    from shared.local.lambda_runtime import LambdaContext
+    from tooling.local.lambda_runtime import LambdaContext
 
     context = LambdaContext(function_name="RegistryOutboxFunction")
 

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from shared.auth import Principal, Role
 from shared.errors import ForbiddenError, NotFoundError
-from shared.local import keys
+from tooling.local import keys
 
 PROTECTED = "/metrics/regions/54/activity"
 

@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
+from shared import wiring
 from shared.auth import verify_token
 from shared.aws import sqs
-from shared.cli import main
-from shared.config import get_settings
-from shared.local import keys
-from shared.local.dispatcher import QueueConsumer
-from shared.local.template import QueueMapping, Template
+from tooling.cli import main
+from tooling.local import keys
+from tooling.local.dispatcher import QueueConsumer
+from tooling.local.template import QueueMapping, Template
 
 SEEN: list[str] = []
 
@@ -85,11 +85,11 @@ def test_token_command_prints_a_token_the_stack_accepts(
     monkeypatch.setenv("GOSPUBLIKI_AUTH_JWKS_FILE", str(tmp_path / keys.JWKS_FILE))
     monkeypatch.setenv("GOSPUBLIKI_AUTH_ISSUER", keys.LOCAL_ISSUER)
     monkeypatch.setenv("GOSPUBLIKI_AUTH_AUDIENCE", keys.LOCAL_AUDIENCE)
-    get_settings.cache_clear()
+    wiring.reset()
     try:
         principal = verify_token(token)
     finally:
-        get_settings.cache_clear()
+        wiring.reset()
     assert (principal.role, principal.region, principal.institution) == ("institution_admin", "54", "i-7")
 
 

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from shared.local.template import load_template
+from tooling.local.template import load_template
 
 TEMPLATE = load_template(stack_name="unit", region="eu-central-1")
 FUNCTIONS = TEMPLATE.functions()

@@ -10,8 +10,8 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import ValidationError
 
 from shared.events import Event, PageArchived, make_event
-from shared.local.lambda_runtime import LambdaContext
 from shared.workers import ScheduledRun, event_router, scheduled_handler, ymq_handler
+from tooling.local.lambda_runtime import LambdaContext
 
 ARCHIVED = make_event(
     "registry", PageArchived(page_id="p", institution_id="i", region_code="54", platform="vk", revision=2)

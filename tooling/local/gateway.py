@@ -15,12 +15,12 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.types import Receive, Scope, Send
 
-from shared.local.fake_vk import create_router as fake_vk_router
-from shared.local.lambda_runtime import load_handler
-from shared.local.template import HttpRoute
+from tooling.local.fake_vk import create_router as fake_vk_router
+from tooling.local.lambda_runtime import load_handler
+from tooling.local.template import HttpRoute
 
 if TYPE_CHECKING:
-    from shared.local.stack import LocalStack
+    from tooling.local.stack import LocalStack
 
 ASGIApp = Callable[[Scope, Receive, Send], Any]
 

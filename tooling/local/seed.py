@@ -119,7 +119,7 @@ def _call(base_url: str, token: str, method: str, path: str, body: Any = None) -
 
 def seed_demo(*, base_url: str, state_dir: Path) -> None:
     """Create the demo region's institutions and pages through the public API (safe to run again)."""
-    from shared.local.keys import issue_token
+    from tooling.local.keys import issue_token
 
     token = issue_token(state_dir, role="federal_admin")
     ids: dict[str, str] = {}

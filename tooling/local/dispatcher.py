@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.aws import sqs
-from shared.local.lambda_runtime import LambdaContext, load_handler, sqs_event
-from shared.local.template import QueueMapping, Template
 from shared.logs import get_logger
+from tooling.local.lambda_runtime import LambdaContext, load_handler, sqs_event
+from tooling.local.template import QueueMapping, Template
 
 logger = get_logger("local")
 

@@ -8,9 +8,9 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.local.lambda_runtime import LambdaContext, load_handler
-from shared.local.template import Schedule, Template
 from shared.logs import get_logger
+from tooling.local.lambda_runtime import LambdaContext, load_handler
+from tooling.local.template import Schedule, Template
 
 logger = get_logger("local")
 

@@ -48,7 +48,7 @@ def _connection_options(parser: argparse.ArgumentParser) -> None:
 def _token(args: argparse.Namespace) -> str:
     if args.token:
         return str(args.token)
-    from shared.local.keys import issue_token
+    from tooling.local.keys import issue_token
 
     return issue_token(args.state, role="federal_admin")
 

@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from shared.local.stack import LocalStack, StackOptions
+from tooling.local.stack import LocalStack, StackOptions
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     stack.start()
     seeded_marker = stack.state_dir / "seeded"
     if not args.no_seed and not seeded_marker.exists():
-        from shared.local.seed import seed_demo
+        from tooling.local.seed import seed_demo
 
         seed_demo(base_url=stack.base_url, state_dir=stack.state_dir)
         seeded_marker.touch()

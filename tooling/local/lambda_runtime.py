@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.local.template import ACCOUNT_ID
+from tooling.local.template import ACCOUNT_ID
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from shared.cli import demo, dev, registry, token
+from tooling.cli import demo, dev, registry, token
 
 
 def build_parser() -> argparse.ArgumentParser:

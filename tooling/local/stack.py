@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shared.local.template import Template, load_template
+from shared import wiring
+from tooling.local.template import Template, load_template
 
 LOCAL_REGION = "eu-central-1"
 TTL_SWEEP_SECONDS = 60.0
@@ -79,7 +80,7 @@ class LocalStack:
         """Start moto, provision from the template, restore state, start workers and the HTTP server."""
         from moto.server import ThreadedMotoServer
 
-        from shared.local import keys, state
+        from tooling.local import keys, state
 
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -99,10 +100,10 @@ class LocalStack:
         for name, value in self.template.environment().items():
             os.environ[name] = value
         os.environ.pop("GOSPUBLIKI_AUTH_JWKS_URL", None)
-        self._reset_caches()
+        wiring.reset()
 
-        from shared.local.dispatcher import Dispatcher
-        from shared.local.scheduler import Scheduler
+        from tooling.local.dispatcher import Dispatcher
+        from tooling.local.scheduler import Scheduler
 
         self.dispatcher = Dispatcher(self.template, retry_delay_seconds=self.options.retry_delay_seconds)
         self.scheduler = Scheduler(self.template, max_period_seconds=self.options.max_schedule_period_seconds)
@@ -122,27 +123,16 @@ class LocalStack:
                 "AWS_SECRET_ACCESS_KEY": "local",
                 "AWS_REGION": LOCAL_REGION,
                 "AWS_DEFAULT_REGION": LOCAL_REGION,
-                "GOSPUBLIKI_ENVIRONMENT": "local",
                 "GOSPUBLIKI_AWS_ENDPOINT_URL": f"http://127.0.0.1:{moto_port}",
                 "GOSPUBLIKI_AUTH_JWKS_FILE": str(jwks_path),
             }
         )
-        self._reset_caches()
-
-    @staticmethod
-    def _reset_caches() -> None:
-        from shared.auth import reset_key_cache
-        from shared.aws import reset_clients
-        from shared.config import get_settings
-
-        get_settings.cache_clear()
-        reset_clients()
-        reset_key_cache()
+        wiring.reset()
 
     def _start_http(self) -> None:
         import uvicorn
 
-        from shared.local.gateway import Gateway
+        from tooling.local.gateway import Gateway
 
         config = uvicorn.Config(
             Gateway(self),
@@ -173,7 +163,7 @@ class LocalStack:
         secrets().meta.events.register("before-call.secrets-manager", mark_dirty)
 
     def _snapshot_loop(self) -> None:
-        from shared.local import state
+        from tooling.local import state
 
         last_expiry = time.monotonic()
         while not self._stopping.wait(self.options.snapshot_every_seconds):
@@ -190,7 +180,7 @@ class LocalStack:
 
     def stop(self, *, save: bool = True) -> None:
         """Stop workers and HTTP, save state (including queued messages) unless told not to, stop moto."""
-        from shared.local import state
+        from tooling.local import state
 
         self._stopping.set()
         if self._snapshot_thread:
@@ -232,7 +222,7 @@ class LocalStack:
 
     def health(self) -> dict[str, Any]:
         """Each component's status; ``status`` is ``ok`` only if all are."""
-        from shared.local.state import table_exists
+        from tooling.local.state import table_exists
 
         components: dict[str, Any] = {}
         try:

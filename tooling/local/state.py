@@ -15,7 +15,7 @@ from typing import Any
 
 from shared.aws import dynamodb, secrets, sqs
 from shared.dynamo import chunked
-from shared.local.template import Template
+from tooling.local.template import Template
 
 SNAPSHOT_FILE = "snapshot.json"
 

@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.local.seed import DEMO_PAGES, DEMO_REGION, DemoPage
+from tooling.local.seed import DEMO_PAGES, DEMO_REGION, DemoPage
 
 QUESTIONS = (
     "Когда отремонтируют дорогу на улице Ленина? Ямы уже по колено.",

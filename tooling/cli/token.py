@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from shared.auth import Principal, Role
-from shared.local.keys import issue_token
+from tooling.local.keys import issue_token
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
