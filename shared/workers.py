@@ -1,14 +1,19 @@
 """Lean Lambda entrypoints for queue and schedule workers (no FastAPI import).
 
 Entrypoints only parse and dispatch: a worker module declares ``handler = sqs_handler(handle_record, ...)`` and
-keeps its logic in plain functions that unit tests call directly.
+keeps its logic in plain functions that unit tests call directly. On Yandex Cloud the same handlers run behind a
+Message Queue trigger through ``ymq_entrypoint``.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
+import os
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -20,6 +25,7 @@ from shared.logs import get_logger
 
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 RecordHandler = Callable[[SQSRecord], None]
+WORKER_HANDLER_VARIABLE = "GOSPUBLIKI_WORKER_HANDLER"
 
 
 def sqs_handler(record_handler: RecordHandler, *, service: str) -> LambdaHandler:
@@ -57,25 +63,80 @@ def event_router(handlers: Mapping[str, Callable[[Event], None]], *, service: st
     return route
 
 
-def ymq_handler(record_handler: RecordHandler) -> LambdaHandler:
-    """Yandex Message Queue trigger adapter: same record handler, YMQ envelope; a failure fails the whole batch."""
+def ymq_trigger(sqs_lambda_handler: LambdaHandler) -> LambdaHandler:
+    """Yandex Message Queue trigger adapter around a worker's SQS handler (Yandex Cloud Functions).
 
-    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:  # noqa: ARG001 - Lambda signature
-        for message in event.get("messages", []):
-            details = message["details"]["message"]
-            record_handler(
-                SQSRecord(
-                    {
-                        "messageId": details["message_id"],
-                        "body": details["body"],
-                        "attributes": details.get("attributes", {}),
-                        "messageAttributes": details.get("message_attributes", {}),
-                    }
-                )
-            )
+    YMQ's envelope becomes the SQS event the handler already takes. A YMQ trigger has no partial batch response, so
+    if any record failed the invocation raises and the whole batch returns to the queue: handlers are idempotent,
+    and the queue's redrive policy still moves a poison message to its DLQ.
+    """
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        records = [_sqs_record(message["details"]) for message in event.get("messages", [])]
+        response = sqs_lambda_handler({"Records": records}, YandexContext.of(context))
+        failed = response.get("batchItemFailures") or []
+        if failed:
+            raise BatchFailedError(f"{len(failed)} of {len(records)} messages failed; the batch will be redelivered")
         return {"statusCode": 200}
 
     return handler
+
+
+@dataclass(frozen=True)
+class YandexContext:
+    """The Lambda context attributes Powertools reads, taken from a Yandex Cloud Functions context."""
+
+    function_name: str
+    memory_limit_in_mb: int
+    invoked_function_arn: str
+    aws_request_id: str
+
+    @classmethod
+    def of(cls, context: Any) -> YandexContext:
+        """Map Yandex's ``request_id``/``function_version`` onto Lambda's names (Lambda contexts pass through)."""
+        return cls(
+            function_name=str(getattr(context, "function_name", "worker")),
+            memory_limit_in_mb=int(getattr(context, "memory_limit_in_mb", 0)),
+            invoked_function_arn=str(
+                getattr(context, "invoked_function_arn", None) or getattr(context, "function_version", "")
+            ),
+            aws_request_id=str(getattr(context, "aws_request_id", None) or getattr(context, "request_id", "")),
+        )
+
+
+class BatchFailedError(Exception):
+    """Some records of a YMQ-triggered batch failed."""
+
+
+def _sqs_record(details: Mapping[str, Any]) -> dict[str, Any]:
+    message = details["message"]
+    return {
+        "messageId": message["message_id"],
+        "receiptHandle": message.get("receipt_handle", ""),
+        "body": message["body"],
+        "attributes": message.get("attributes", {}),
+        "messageAttributes": message.get("message_attributes", {}),
+        "md5OfBody": message.get("md5_of_body", ""),
+        "eventSource": "yandex:ymq",
+        "eventSourceARN": details.get("queue_id", ""),
+        "awsRegion": "ru-central1",
+    }
+
+
+@cache
+def _target(name: str) -> LambdaHandler:
+    module_name, _, attribute = name.rpartition(".")
+    target: LambdaHandler = getattr(importlib.import_module(module_name), attribute)
+    return ymq_trigger(target)
+
+
+def ymq_entrypoint(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Entrypoint of a worker deployed as a Yandex Cloud Function behind a YMQ trigger.
+
+    ``GOSPUBLIKI_WORKER_HANDLER`` names the worker's SQS handler as the SAM template does
+    (e.g. ``services.appeals.ingest.handler``); one function per worker, same code and artifact as on AWS.
+    """
+    return _target(os.environ[WORKER_HANDLER_VARIABLE])(event, context)
 
 
 class ScheduledRun(BaseModel):

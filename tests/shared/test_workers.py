@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
-from shared.events import Event, PageArchived, make_event
-from shared.workers import ScheduledRun, event_router, scheduled_handler, ymq_handler
+from shared.events import ActivityRecorded, Event, PageArchived, make_event
+from shared.workers import (
+    WORKER_HANDLER_VARIABLE,
+    BatchFailedError,
+    ScheduledRun,
+    event_router,
+    scheduled_handler,
+    ymq_entrypoint,
+)
 from tooling.local.lambda_runtime import LambdaContext
 
 ARCHIVED = make_event(
@@ -37,17 +47,74 @@ def test_router_refuses_unknown_versions_so_the_record_is_retried() -> None:
         event_router({}, service="test")(_record(json.dumps(body)))
 
 
-def test_yandex_message_queue_envelope_reaches_the_same_record_handler() -> None:
-    bodies: list[str] = []
-    handler = ymq_handler(lambda record: bodies.append(record.body))
-    event = {
+def _ymq_event(bodies: list[str]) -> dict[str, Any]:
+    """What a Yandex Cloud Functions trigger for Message Queue delivers."""
+    return {
         "messages": [
-            {"details": {"message": {"message_id": "1", "body": "a"}}},
-            {"details": {"message": {"message_id": "2", "body": "b"}}},
+            {
+                "event_metadata": {"event_type": "yandex.cloud.events.messagequeue.QueueMessage"},
+                "details": {
+                    "queue_id": "yrn:yc:ymq:ru-central1:b1g:metrics-activity",
+                    "message": {"message_id": f"m{i}", "md5_of_body": "", "body": body, "attributes": {}},
+                },
+            }
+            for i, body in enumerate(bodies)
         ]
     }
-    assert handler(event, None) == {"statusCode": 200}
-    assert bodies == ["a", "b"]
+
+
+def _activity(activity_id: str) -> str:
+    payload = ActivityRecorded(
+        activity_id=activity_id,
+        page_id="pg-ymq",
+        group_id=201077021,
+        institution_id="in-ymq",
+        region_code="54",
+        kind="comment",
+        occurred_at=datetime(2026, 11, 20, 12, tzinfo=UTC),
+    )
+    return make_event("appeals", payload).model_dump_json()
+
+
+def _region_comments(auth_header: Callable[..., dict[str, str]]) -> int:
+    from services.metrics.app import app
+
+    response = TestClient(app).get(
+        "/metrics/regions/54/activity?from=2026-11-20&to=2026-11-20", headers=auth_header("regional_admin", "54")
+    )
+    assert response.status_code == 200, response.text
+    return int(response.json()["totals"].get("comment", 0))
+
+
+class YandexFunctionContext:
+    """The attributes a Yandex Cloud Functions (Python runtime) context has: no Lambda ARN or aws_request_id."""
+
+    function_name = "metrics-events"
+    function_version = "d4e1"
+    memory_limit_in_mb = 256
+    request_id = "req-1"
+
+
+def test_a_real_worker_runs_behind_a_yandex_message_queue_trigger(
+    aws: Any, auth_header: Callable[..., dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    del aws
+    monkeypatch.setenv(WORKER_HANDLER_VARIABLE, "services.metrics.events.handler")
+    event = _ymq_event([_activity("ymq-1"), _activity("ymq-2"), _activity("ymq-1")])
+    assert ymq_entrypoint(event, YandexFunctionContext()) == {"statusCode": 200}
+    assert _region_comments(auth_header) == 2, "the redelivered activity counts once"
+
+
+def test_a_failed_record_fails_the_whole_yandex_batch_so_it_is_redelivered(
+    aws: Any, auth_header: Callable[..., dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    del aws
+    monkeypatch.setenv(WORKER_HANDLER_VARIABLE, "services.metrics.events.handler")
+    event = _ymq_event([_activity("ymq-3"), "not an event"])
+    with pytest.raises(BatchFailedError, match="1 of 2"):
+        ymq_entrypoint(event, YandexFunctionContext())
+    assert ymq_entrypoint(_ymq_event([_activity("ymq-3")]), YandexFunctionContext()) == {"statusCode": 200}
+    assert _region_comments(auth_header) == 1, "the good record of the failed batch counts once after redelivery"
 
 
 def test_scheduled_handler_parses_the_scheduler_input() -> None:
