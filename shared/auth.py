@@ -99,31 +99,38 @@ def _local_keys(path: str) -> dict[str, Any]:
 
 
 def _signing_key(token: str) -> Any:
+    """The JWK (``jwt.PyJWK``) the token names with ``kid``, from the local file or the issuer's JWKS."""
     import jwt
 
     settings = get_settings()
-    header = jwt.get_unverified_header(token)
     if settings.auth_jwks_file:
-        keys = _local_keys(settings.auth_jwks_file)
-        key = keys.get(header.get("kid", ""))
+        key = _local_keys(settings.auth_jwks_file).get(jwt.get_unverified_header(token).get("kid", ""))
         if key is None:
             raise AuthError("unknown signing key")
-        return key.key
+        return key
     if settings.auth_jwks_url:
-        return _jwks_client(settings.auth_jwks_url).get_signing_key_from_jwt(token).key
+        return _jwks_client(settings.auth_jwks_url).get_signing_key_from_jwt(token)
     raise AuthError("no JWKS configured")
 
 
 def verify_token(token: str) -> Principal:
-    """Verify signature, expiry, issuer and audience, then read the scope claims."""
+    """Verify signature, expiry, issuer and audience, then read the scope claims.
+
+    The algorithm is the signing key's, never the token's choice: a header naming another algorithm is refused.
+    Anything unparseable or forged is an ``AuthError`` (401), never another exception.
+    """
     import jwt
 
     settings = get_settings()
     try:
+        key = _signing_key(token)
+        algorithm = key.algorithm_name
+        if algorithm not in ALGORITHMS or jwt.get_unverified_header(token).get("alg") != algorithm:
+            raise AuthError("token algorithm does not match its signing key")
         claims = jwt.decode(
             token,
-            _signing_key(token),
-            algorithms=ALGORITHMS,
+            key,
+            algorithms=[algorithm],
             audience=settings.auth_audience,
             issuer=settings.auth_issuer,
             options={"require": ["exp", "iat", "sub", "iss", "aud"]},
@@ -131,6 +138,8 @@ def verify_token(token: str) -> Principal:
         )
     except jwt.PyJWTError as error:
         raise AuthError(str(error)) from error
+    except (TypeError, ValueError, KeyError) as error:  # malformed key material or header fields
+        raise AuthError(f"malformed token: {type(error).__name__}") from error
     try:
         return Principal.model_validate(claims)
     except ValidationError as error:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -132,3 +134,74 @@ def test_scope_rules() -> None:
 def test_incomplete_scopes_are_rejected(claims: dict[str, str]) -> None:
     with pytest.raises(ValueError):
         Principal.model_validate(claims)
+
+
+def _b64(document: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(document).encode()).decode().rstrip("=")
+
+
+def _with_header(token: str, **changes: object) -> str:
+    """The token with its header fields changed (``None`` removes one); payload and signature kept."""
+    header, payload, signature = token.split(".")
+    fields = {**jwt.get_unverified_header(token), **changes}
+    return ".".join((_b64({k: v for k, v in fields.items() if v is not None}), payload, signature))
+
+
+FORGERIES: dict[str, Callable[[str], str]] = {
+    "ES256 header on an RSA key": lambda t: _with_header(t, alg="ES256"),
+    "HS256 header (key confusion)": lambda t: _with_header(t, alg="HS256"),
+    "alg none, signature kept": lambda t: _with_header(t, alg="none"),
+    "no alg": lambda t: _with_header(t, alg=None),
+    "kid not in the JWKS": lambda t: _with_header(t, kid="not-a-known-kid"),
+    "kid of the wrong type": lambda t: _with_header(t, kid=7),
+    "no kid": lambda t: _with_header(t, kid=None),
+    "unknown critical extension": lambda t: _with_header(t, crit=["x-ours"]),
+    "garbage signature": lambda t: t.rsplit(".", 1)[0] + ".AAAA",
+    "signature not base64": lambda t: t.rsplit(".", 1)[0] + ".!!!",
+    "header is a JSON list": lambda t: ".".join((_b64([1]), *t.split(".")[1:])),
+    "header is not JSON": lambda t: ".".join(("e30x", *t.split(".")[1:])),
+    "only dots": lambda t: "..",
+}
+
+
+@pytest.mark.parametrize("forge", FORGERIES.values(), ids=FORGERIES.keys())
+def test_forged_or_malformed_tokens_are_401_with_a_challenge(
+    client: TestClient, make_token: Callable[..., str], forge: Callable[[str], str]
+) -> None:
+    response = client.get(PROTECTED, headers={"Authorization": f"Bearer {forge(make_token('federal_admin'))}"})
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+    assert response.json()["detail"][0]["field"] == "Authorization"
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"role": 5},
+        {"role": None},
+        {"region": 54},
+        {"region": "5x"},
+        {"sub": ""},
+        {"sub": None},
+        {"exp": "tomorrow"},
+        {"iat": None},
+        {"aud": ["someone-else"]},
+        {"institution": ["a", "b"]},
+    ],
+    ids=str,
+)
+def test_signed_tokens_with_missing_or_wrongly_typed_claims_are_401(
+    client: TestClient, key_dir: Path, changes: dict[str, object]
+) -> None:
+    token = keys.issue_token(key_dir, role="regional_admin", region="54")
+    claims = {**jwt.decode(token, options={"verify_signature": False}), **changes}
+    claims = {name: value for name, value in claims.items() if value is not None}
+    signed = jwt.encode(
+        claims,
+        (key_dir / keys.PRIVATE_KEY_FILE).read_bytes(),
+        "RS256",
+        headers={"kid": jwt.get_unverified_header(token)["kid"]},
+    )
+    response = client.get(PROTECTED, headers={"Authorization": f"Bearer {signed}"})
+    assert response.status_code == 401, response.text
+    assert response.headers["WWW-Authenticate"] == "Bearer"
