@@ -93,6 +93,29 @@ def test_token_command_prints_a_token_the_stack_accepts(
     assert (principal.role, principal.region, principal.institution) == ("institution_admin", "54", "i-7")
 
 
-def test_token_command_refuses_an_incomplete_scope(tmp_path: Path) -> None:
-    with pytest.raises(SystemExit, match="region"):
-        main(["token", "--role", "operator", "--state", str(tmp_path)])
+@pytest.mark.parametrize(
+    ("argv", "reason"),
+    [
+        (["token", "--role", "operator"], "region claim is required"),
+        (["token", "--role", "institution_admin", "--region", "54"], "institution claim is required"),
+        (["token", "--role", "regional_admin", "--region", "99"], "--region '99' is not a subject code"),
+        (["token", "--role", "federal_admin", "--ttl", "0"], "--ttl must be between 1 and"),
+        (["token", "--role", "federal_admin", "--ttl", "-5"], "--ttl must be between 1 and"),
+        (["token", "--role", "federal_admin", "--ttl", "soon"], "argument --ttl: invalid int value"),
+        (["token", "--role", "superuser"], "argument --role: invalid choice"),
+        (["token"], "the following arguments are required: --role"),
+        (["no-such-command"], "invalid choice"),
+        (["import", "/no/such/file.xlsx", "--region", "54"], "no such file /no/such/file.xlsx"),
+        (["export", "--region", "54", "--url", "http://127.0.0.1:9", "--token", "t"], "cannot reach"),
+    ],
+)
+def test_cli_mistakes_are_one_readable_line_and_exit_code_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], reason: str
+) -> None:
+    assert main([*argv, "--state", str(tmp_path)] if argv[0] == "token" else argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("gospubliki") and reason in lines[0]
+    assert "validation error" not in lines[0] and "Traceback" not in captured.err

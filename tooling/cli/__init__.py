@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import argparse
+import sys
 from collections.abc import Sequence
 
 from tooling.cli import demo, dev, registry, token
+from tooling.cli.errors import EXIT_USAGE, CliError, Parser
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> Parser:
     """The parser with every subcommand registered."""
-    parser = argparse.ArgumentParser(prog="gospubliki", description=__doc__)
+    parser = Parser(prog="gospubliki", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     for module in (dev, token, registry, demo):
         module.register(commands)
@@ -18,7 +19,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the console script."""
-    args = build_parser().parse_args(argv)
-    result: int = args.run(args)
+    """Entry point of the console script: every user error is one line on stderr and exit code 2."""
+    try:
+        args = build_parser().parse_args(argv)
+        result: int = args.run(args)
+    except CliError as error:
+        print(error, file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as error:  # unreachable stack, unreadable or unwritable file
+        print(f"gospubliki: {error}", file=sys.stderr)
+        return EXIT_USAGE
     return result

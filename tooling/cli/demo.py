@@ -16,6 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from tooling.cli.errors import CliError
 from tooling.local.seed import DEMO_PAGES, DEMO_REGION, DemoPage
 
 QUESTIONS = (
@@ -193,7 +194,7 @@ def run(args: argparse.Namespace) -> int:
         _post(f"{base}/_local/vk/secrets", {"group_id": page.group_id, "secret": page.secret})
         status, _ = _post(f"{base}/_local/vk/method/groups.getById", {"group_id": page.group_id})
         if status != 200:
-            raise SystemExit(f"gospubliki demo: no local stack with the fake VK API at {base} (HTTP {status})")
+            raise CliError(f"gospubliki demo: no local stack with the fake VK API at {base} (HTTP {status})")
     makers = [maker for maker, _ in STEPS]
     weights = [weight for _, weight in STEPS]
     sent: dict[str, int] = {}

@@ -20,6 +20,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from tooling.cli.errors import CliError
+
 CHUNK = 64 * 1024
 
 
@@ -92,9 +94,9 @@ def _request(request: urllib.request.Request) -> Any:
         detail = error.read().decode("utf-8", errors="replace")
         with contextlib.suppress(ValueError):
             detail = json.loads(detail).get("message", detail)
-        raise SystemExit(f"gospubliki: HTTP {error.code}: {detail}") from None
+        raise CliError(f"gospubliki: HTTP {error.code}: {detail}") from None
     except urllib.error.URLError as error:
-        raise SystemExit(f"gospubliki: cannot reach {request.full_url}: {error.reason}") from None
+        raise CliError(f"gospubliki: cannot reach {request.full_url}: {error.reason}") from None
 
 
 def format_report(report: dict[str, Any]) -> str:
@@ -117,7 +119,7 @@ def format_report(report: dict[str, Any]) -> str:
 
 def run_import(args: argparse.Namespace) -> int:
     if not args.file.is_file():
-        raise SystemExit(f"gospubliki import: no such file {args.file}")
+        raise CliError(f"gospubliki import: no such file {args.file}")
     query = urllib.parse.urlencode({"region": args.region, "dry_run": str(args.dry_run).lower()})
     body = _Upload(args.file)
     request = urllib.request.Request(
