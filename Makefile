@@ -36,6 +36,7 @@ bench: $(STAMP)  ## benchmarks, printed as ratios to baselines measured in the s
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/webhook.py
 	$(BIN)/python bench/registry_import.py
+	$(BIN)/python bench/artifact_sizes.py
 
 $(TOOLS)/bin/sam:
 	$(PYTHON) -m venv $(TOOLS)
@@ -46,8 +47,8 @@ validate: $(TOOLS)/bin/sam  ## SAM translator + lint, in a separate venv (aws-sa
 	$(TOOLS)/bin/sam validate --template infra/template.yaml --region $(SAM_REGION)
 	$(TOOLS)/bin/sam validate --template infra/template.yaml --region $(SAM_REGION) --lint
 
-build: $(TOOLS)/bin/sam  ## sam build (needs python3.12 on PATH for the Lambda runtime)
-	$(TOOLS)/bin/sam build --template infra/template.yaml
+build: $(STAMP)  ## .aws-sam/build for sam deploy: code per function + dependencies layer (arm64 wheels via pip)
+	$(BIN)/python -m tooling.build --out .aws-sam/build
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .aws-sam .mypy_cache .ruff_cache

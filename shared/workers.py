@@ -38,6 +38,8 @@ def sqs_handler(record_handler: RecordHandler, *, service: str) -> LambdaHandler
 
     @logger.inject_lambda_context
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        if not event.get("Records"):  # Powertools refuses an empty batch; there is nothing to report
+            return {"batchItemFailures": []}
         response = process_partial_response(event=event, record_handler=handle, processor=processor, context=context)
         return dict(response)
 

@@ -95,3 +95,23 @@ def test_handler_imports_and_workers_do_not_import_fastapi(function_id: str) -> 
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.strip().splitlines()[-1]) is is_api
+
+
+def test_functions_run_the_code_of_their_service_and_the_dependencies_layer() -> None:
+    function_globals = TEMPLATE.document["Globals"]["Function"]
+    assert "Tracing" not in function_globals  # nothing ships or uses an X-Ray SDK
+    assert "CodeUri" not in function_globals  # `../` would ship the whole checkout
+    layers = TEMPLATE.of_type("AWS::Serverless::LayerVersion")
+    assert function_globals["Layers"] == [{"Ref": layer_id} for layer_id in layers]
+    for function_id, function in FUNCTIONS.items():
+        service = function["Handler"].split(".")[1]
+        assert function["CodeUri"] == f"../services/{service}", function_id
+        assert "Layers" not in function and "Runtime" not in function and "Architectures" not in function, function_id
+
+
+def test_the_dependencies_layer_is_pyproject_for_the_functions_runtime() -> None:
+    function_globals = TEMPLATE.document["Globals"]["Function"]
+    for props in TEMPLATE.of_type("AWS::Serverless::LayerVersion").values():
+        assert props["ContentUri"] == "../pyproject.toml"
+        assert props["CompatibleRuntimes"] == [function_globals["Runtime"]]
+        assert props["CompatibleArchitectures"] == function_globals["Architectures"]
