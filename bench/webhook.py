@@ -91,7 +91,9 @@ def warm_cpu() -> tuple[float, float]:
     import boto3
     from botocore.stub import Stubber
 
-    from services.appeals import pages, webhook
+    from services.appeals import webhook
+    from services.appeals.repository import AppealsRepository, PageRef
+    from shared import wiring
     from shared.vk_secret import hash_secret, new_salt
     from tooling.local.lambda_runtime import LambdaContext
 
@@ -101,7 +103,7 @@ def warm_cpu() -> tuple[float, float]:
         stubber.add_response("send_message", {"MessageId": "m", "MD5OfMessageBody": "0" * 32})
     stubber.activate()
     salt = new_salt()
-    page = pages.PageRef(
+    page = PageRef(
         page_id="p",
         institution_id="i",
         region_code="54",
@@ -127,13 +129,13 @@ def warm_cpu() -> tuple[float, float]:
 
     ours, baseline = [], []
     with (
-        mock.patch.object(pages, "read_page_by_group", lambda group_id: page),  # the warm cache's source
+        mock.patch.object(AppealsRepository, "read_page_by_group", lambda self, group_id: page),  # the cache's source
         mock.patch.object(webhook, "sqs", lambda: client),
     ):
         for _ in range(ROUNDS):  # interleaved, so both see the same machine state
             ours.append(per_event(webhook.handler))
             baseline.append(per_event(bare_handler))
-    pages.clear_page_cache()
+    wiring.reset()
     return statistics.median(ours), statistics.median(baseline)
 
 
@@ -169,9 +171,9 @@ def requests_per_comment(comments: int = 20) -> tuple[dict[str, Counter[str]], d
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
 
-    from services.appeals import ingest, pages, projection, webhook
-    from shared.aws import dynamodb, reset_clients, sqs
-    from shared.config import get_settings
+    from services.appeals import ingest, projection, webhook
+    from shared import wiring
+    from shared.aws import dynamodb, sqs
     from shared.events import PageUpserted, make_event
     from shared.vk_secret import hash_secret, new_salt
     from tooling.local.lambda_runtime import LambdaContext, sqs_event
@@ -184,13 +186,11 @@ def requests_per_comment(comments: int = 20) -> tuple[dict[str, Counter[str]], d
     server.start()
     try:
         os.environ["GOSPUBLIKI_AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{port}"
-        get_settings.cache_clear()
-        reset_clients()
+        wiring.reset()
         template = load_template(stack_name="bench", region=LOCAL_REGION, parameters={"JwksUrl": ""})
         provision(template)
         os.environ.update(template.environment())
-        get_settings.cache_clear()
-        reset_clients()
+        wiring.reset()
         salt = new_salt()
         page = PageUpserted(
             page_id="p",
@@ -212,8 +212,12 @@ def requests_per_comment(comments: int = 20) -> tuple[dict[str, Counter[str]], d
         def count(model: Any, **_: Any) -> None:
             counts.setdefault(phase["name"], Counter())[f"{model.service_model.service_name}:{model.name}"] += 1
 
-        for client in (dynamodb(), sqs()):
-            client.meta.events.register("before-call", count)
+        def new_process() -> None:
+            """Forget every cached dependency (clients, page cache), as a new Lambda process, and count its calls."""
+            wiring.reset()
+            for client in (dynamodb(), sqs()):
+                client.meta.events.register("before-call", count)
+
         context = LambdaContext(function_name="bench")
         queue_url = template.queue_urls["IngestQueue"]
 
@@ -227,7 +231,7 @@ def requests_per_comment(comments: int = 20) -> tuple[dict[str, Counter[str]], d
             while len(received) < n:
                 received += sqs().receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
             if label.startswith("cold"):
-                pages.clear_page_cache()  # the worker is another Lambda: its cache starts empty too
+                new_process()  # the worker is another Lambda: its caches start empty too
             phase["name"] = f"{label}: ingest worker"
             for start in range(0, n, 10):
                 batch = received[start : start + 10]
@@ -241,7 +245,7 @@ def requests_per_comment(comments: int = 20) -> tuple[dict[str, Counter[str]], d
                 ]
                 sqs().delete_message_batch(QueueUrl=queue_url, Entries=entries)
 
-        pages.clear_page_cache()
+        new_process()
         run("cold caches, 1 comment", 1)
         run(f"warm caches, {comments} comments in batches of 10", comments)
         counts.pop("setup", None)

@@ -10,15 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from services.appeals import service
+from services.appeals import bootstrap, service
 from services.appeals.models import AppealReply, AppealSource
-from services.appeals.pages import PageRef
+from services.appeals.queued import QueuedEvent
+from services.appeals.repository import PageRef
 from services.appeals.service import CommunityReply, NewAppeal
 from services.appeals.vk import (
     COMMENT_FAMILIES,
     CommentFamily,
     CommentRef,
-    QueuedEvent,
     VkComment,
     VkCommentDelete,
     VkLike,
@@ -45,8 +45,21 @@ def _family(event: QueuedEvent) -> CommentFamily:
     return COMMENT_FAMILIES[event.type.rpartition("_")[0]]
 
 
+def _activity(*, page: PageRef, kind: ActivityKind, activity_id: str, occurred_at: datetime) -> ActivityRecorded:
+    """An activity for the metrics service (no personal data)."""
+    return ActivityRecorded(
+        activity_id=activity_id,
+        page_id=page.page_id,
+        group_id=page.group_id,
+        institution_id=page.institution_id,
+        region_code=page.region_code,
+        kind=kind,
+        occurred_at=occurred_at,
+    )
+
+
 def _event_activity(event: QueuedEvent, page: PageRef, kind: ActivityKind, at: datetime) -> ActivityRecorded:
-    return service.activity(page=page, kind=kind, activity_id=f"vk:{page.group_id}:{event.event_id}", occurred_at=at)
+    return _activity(page=page, kind=kind, activity_id=f"vk:{page.group_id}:{event.event_id}", occurred_at=at)
 
 
 def _comment_appeal(event: QueuedEvent) -> tuple[VkComment, CommentRef, NewAppeal]:
@@ -86,13 +99,17 @@ def on_comment_new(event: QueuedEvent, page: PageRef) -> ActivityRecorded | None
             root=comment.parents_stack[0] if comment.parents_stack else reply_to,
             reply=AppealReply(text=comment.text, sent_at=vk_time(comment.date), comment_id=comment.id),
         )
-        service.answer_appeal(page=page, reply=reply, event_id=event.event_id, event_type=event.type)
+        service.answer_appeal(
+            repository=bootstrap.repository(), page=page, reply=reply, event_id=event.event_id, event_type=event.type
+        )
         return None
     if comment.from_id <= 0:
         logger.info("comment by another community ignored", extra={"group_id": event.group_id, "type": event.type})
         return None
-    service.record_appeal(page=page, appeal=appeal, event_id=event.event_id, event_type=event.type)
-    return service.activity(
+    service.record_appeal(
+        repository=bootstrap.repository(), page=page, appeal=appeal, event_id=event.event_id, event_type=event.type
+    )
+    return _activity(
         page=page, kind="comment", activity_id=f"vk:{appeal.natural_key}", occurred_at=vk_time(comment.date)
     )
 
@@ -102,7 +119,12 @@ def on_comment_edit(event: QueuedEvent, page: PageRef) -> None:
     comment, _, appeal = _comment_appeal(event)
     if comment.from_id > 0:
         service.edit_appeal(
-            page=page, appeal=appeal, event_id=event.event_id, event_type=event.type, edited_at=event.received_at
+            repository=bootstrap.repository(),
+            page=page,
+            appeal=appeal,
+            event_id=event.event_id,
+            event_type=event.type,
+            edited_at=event.received_at,
         )
 
 
@@ -111,7 +133,12 @@ def on_comment_restore(event: QueuedEvent, page: PageRef) -> None:
     comment, _, appeal = _comment_appeal(event)
     if comment.from_id > 0:
         service.restore_appeal(
-            page=page, appeal=appeal, event_id=event.event_id, event_type=event.type, restored_at=event.received_at
+            repository=bootstrap.repository(),
+            page=page,
+            appeal=appeal,
+            event_id=event.event_id,
+            event_type=event.type,
+            restored_at=event.received_at,
         )
 
 
@@ -120,6 +147,7 @@ def on_comment_delete(event: QueuedEvent, page: PageRef) -> None:
     deleted = VkCommentDelete.model_validate(event.object)
     ref = comment_ref(_family(event), deleted, group_id=event.group_id)
     service.delete_appeal(
+        repository=bootstrap.repository(),
         page=page,
         appeal_id=stable_id(ref.natural_key),
         deleter_id=deleted.deleted_by,
@@ -151,8 +179,10 @@ def on_message_new(event: QueuedEvent, page: PageRef) -> ActivityRecorded | None
         text=message.text,
         date=message.date,
     )
-    service.record_appeal(page=page, appeal=appeal, event_id=event.event_id, event_type=event.type)
-    return service.activity(page=page, kind="message", activity_id=f"vk:{key}", occurred_at=vk_time(message.date))
+    service.record_appeal(
+        repository=bootstrap.repository(), page=page, appeal=appeal, event_id=event.event_id, event_type=event.type
+    )
+    return _activity(page=page, kind="message", activity_id=f"vk:{key}", occurred_at=vk_time(message.date))
 
 
 def on_message_reply(event: QueuedEvent, page: PageRef) -> None:
@@ -173,7 +203,9 @@ def on_message_reply(event: QueuedEvent, page: PageRef) -> None:
             admin_author_id=message.admin_author_id,
         ),
     )
-    service.answer_appeal(page=page, reply=reply, event_id=event.event_id, event_type=event.type)
+    service.answer_appeal(
+        repository=bootstrap.repository(), page=page, reply=reply, event_id=event.event_id, event_type=event.type
+    )
 
 
 def on_wall_post_new(event: QueuedEvent, page: PageRef) -> ActivityRecorded | None:

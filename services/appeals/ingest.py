@@ -1,8 +1,9 @@
 """Ingest worker: turns queued VK events into appeals, answers and activity (exactly one effect per event).
 
-Entrypoint only: parse the queued envelope, find the page, dispatch on ``type`` through ``VK_EVENT_HANDLERS``.
-Dedupe lives in the effects' transactions; activities are published once per invocation, after every record ran
-(a failed publish fails the invocation, and the redelivered records re-publish the same activity ids).
+Entrypoint only: parse the queued envelope, find the page, dispatch on ``type`` through ``VK_EVENT_HANDLERS``
+(imported with the appeals service on the first record, not at cold start). Dedupe lives in the effects'
+transactions; activities are published once per invocation, after every record ran (a failed publish fails the
+invocation, and the redelivered records re-publish the same activity ids).
 """
 
 from __future__ import annotations
@@ -11,9 +12,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from services.appeals.handlers import VK_EVENT_HANDLERS
-from services.appeals.pages import lookup_page
-from services.appeals.vk import QueuedEvent
+from services.appeals import bootstrap
+from services.appeals.queued import QueuedEvent
 from shared.config import get_settings
 from shared.events import Event, make_event
 from shared.logs import get_logger
@@ -26,6 +26,8 @@ _activities: list[Event] = []  # of the running invocation; Lambda runs one invo
 
 def process_record(record: SQSRecord) -> None:
     """Apply one queued VK event."""
+    from services.appeals.handlers import VK_EVENT_HANDLERS  # on the first record, not at cold start
+
     event = QueuedEvent.model_validate_json(record.body)
     handle = VK_EVENT_HANDLERS.get(event.type)
     if handle is None:
@@ -33,7 +35,7 @@ def process_record(record: SQSRecord) -> None:
         return
     if event.retry_counter:
         logger.info("VK redelivered an event", extra={"type": event.type, "retry_counter": event.retry_counter})
-    page = lookup_page(event.group_id)
+    page = bootstrap.page_cache().lookup(event.group_id)
     if page is None or not page.active:
         logger.info("event for an unknown or archived group dropped", extra={"group_id": event.group_id})
         return

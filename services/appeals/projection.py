@@ -1,20 +1,42 @@
-"""Projection worker: keeps ``group_id -> page`` current from the registry's ``page.*`` events (SQS)."""
+"""Projection worker: keeps ``group_id -> page`` current from the registry's ``page.*`` events (SQS).
+
+Only VK pages with a community id are projected; the newest ``revision`` wins.
+"""
 
 from __future__ import annotations
 
-from services.appeals import pages
-from shared.events import Event, PageArchivedEvent, PageUpsertedEvent
+from services.appeals import bootstrap
+from services.appeals.repository import PageRef
+from shared.events import Event, PageArchivedEvent, PageUpserted, PageUpsertedEvent
 from shared.logs import get_logger
 from shared.workers import event_router, sqs_handler
 
 logger = get_logger("appeals")
 
 
+def _vk_page(payload: PageUpserted) -> PageRef | None:
+    """The page's state as projected here (``None`` for a page without a VK community)."""
+    if payload.platform != "vk" or payload.group_id is None:
+        return None
+    return PageRef(
+        page_id=payload.page_id,
+        institution_id=payload.institution_id,
+        region_code=payload.region_code,
+        group_id=payload.group_id,
+        status=payload.status,
+        revision=payload.revision,
+        secret_salt=payload.secret_salt,
+        secret_hash=payload.secret_hash,
+        confirmation_code=payload.confirmation_code,
+    )
+
+
 def on_page_upserted(event: Event) -> None:
     """Store the page's state unless a newer revision is stored."""
     assert isinstance(event.body, PageUpsertedEvent)
     payload = event.body.payload
-    applied = pages.apply_page_upserted(payload)
+    page = _vk_page(payload)
+    applied = page is not None and bootstrap.repository().project_page(page)
     logger.info("page projected", extra={"page_id": payload.page_id, "revision": payload.revision, "applied": applied})
 
 
@@ -22,7 +44,13 @@ def on_page_archived(event: Event) -> None:
     """Mark the page archived unless a newer revision is stored."""
     assert isinstance(event.body, PageArchivedEvent)
     payload = event.body.payload
-    applied = pages.apply_page_archived(payload)
+    applied = payload.platform == "vk" and bootstrap.repository().archive_page(
+        page_id=payload.page_id,
+        institution_id=payload.institution_id,
+        region_code=payload.region_code,
+        group_id=payload.group_id,
+        revision=payload.revision,
+    )
     logger.info("page archived", extra={"page_id": payload.page_id, "revision": payload.revision, "applied": applied})
 
 

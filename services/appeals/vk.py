@@ -6,7 +6,6 @@ Field names follow VKCOM's schema (``callback/objects.json``) plus the documente
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,35 +20,6 @@ class VkModel(BaseModel):
     """Base of VK payloads: unknown fields ignored."""
 
     model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
-
-
-class QueuedEvent(VkModel):
-    """What the webhook put on the ingest queue: the envelope (minus ``secret``) and delivery facts."""
-
-    received_at: datetime
-    retry_counter: int | None = None
-    envelope: dict[str, Any]
-
-    @property
-    def type(self) -> str:
-        return str(self.envelope["type"])
-
-    @property
-    def group_id(self) -> int:
-        return int(self.envelope["group_id"])
-
-    @property
-    def object(self) -> dict[str, Any]:
-        value = self.envelope.get("object")
-        return value if isinstance(value, dict) else {}
-
-    @property
-    def event_id(self) -> str:
-        """VK's event id as a string (it may arrive as a number); a content hash if VK sent none."""
-        value = self.envelope.get("event_id")
-        if value is not None and str(value):
-            return str(value)
-        return hashlib.sha256(repr(sorted(self.envelope.items())).encode()).hexdigest()
 
 
 class VkComment(VkModel):

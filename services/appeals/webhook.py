@@ -14,7 +14,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from services.appeals.pages import PageRef, lookup_page
+from services.appeals import bootstrap
+from services.appeals.repository import PageRef
 from shared.aws import sqs
 from shared.config import get_settings
 from shared.logs import get_logger
@@ -96,7 +97,7 @@ async def callback(request: Request) -> Response:
     if not isinstance(event_type, str) or not event_type or group_id is None:
         return _reply(400, "bad request")
     try:
-        page = lookup_page(group_id)
+        page = bootstrap.page_cache().lookup(group_id)
     except Exception:  # the projection is unreadable: VK retries later
         logger.exception("page lookup failed", extra={"group_id": group_id})
         return _unavailable()

@@ -5,17 +5,17 @@ from __future__ import annotations
 from shared.events import ActivityRecorded, Event, PageArchived, PageUpserted
 from shared.workers import event_router, sqs_handler
 
-from . import service
+from . import bootstrap, service
 
 
 def on_activity(event: Event) -> None:
     assert isinstance(event.body.payload, ActivityRecorded)
-    service.record_activity(activity=event.body.payload)
+    service.record_activity(repository=bootstrap.repository(), activity=event.body.payload)
 
 
 def on_page(event: Event) -> None:
     assert isinstance(event.body.payload, PageUpserted | PageArchived)
-    service.apply_page(page=event.body.payload)
+    service.apply_page(repository=bootstrap.repository(), page=event.body.payload)
 
 
 EVENT_HANDLERS = {

@@ -5,13 +5,12 @@ from __future__ import annotations
 import copy
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from services.appeals import pages
 from shared.events import Event, PageUpserted, make_event
 from shared.vk_secret import hash_secret, new_salt
 from tests import factories
@@ -43,13 +42,6 @@ def page_upserted(**fields: Any) -> PageUpserted:
 
 def _messages(bodies: list[str]) -> list[dict[str, Any]]:
     return [{"MessageId": uuid.uuid4().hex, "ReceiptHandle": "r", "Body": body} for body in bodies]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_page_cache() -> Iterator[None]:
-    pages.clear_page_cache()
-    yield
-    pages.clear_page_cache()
 
 
 @pytest.fixture

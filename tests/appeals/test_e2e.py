@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from services.appeals import pages
+from services.appeals.bootstrap import repository
 from services.appeals.vk import message_key, stable_id
 from shared.events import make_event
 from shared.vk_secret import hash_secret, new_salt
@@ -44,7 +44,7 @@ def stack(local_stack: LocalStack) -> LocalStack:
     sqs().send_message(
         QueueUrl=local_stack.template.queue_urls["AppealsRegistryEventsQueue"], MessageBody=event.model_dump_json()
     )
-    wait_for(lambda: pages.read_page_by_group(GROUP_ID))
+    wait_for(lambda: repository().read_page_by_group(GROUP_ID))
     return local_stack
 
 
@@ -126,7 +126,7 @@ def test_demo_replays_a_stream_the_stack_accepts(stack: LocalStack, capsys: pyte
         )
         queue_url = stack.template.queue_urls["AppealsRegistryEventsQueue"]
         sqs().send_message(QueueUrl=queue_url, MessageBody=make_event("registry", page).model_dump_json())
-    wait_for(lambda: all(pages.read_page_by_group(p.group_id) for p in DEMO_PAGES))
+    wait_for(lambda: all(repository().read_page_by_group(p.group_id) for p in DEMO_PAGES))
     dead_letters = stack.queue_depths()["IngestDLQ"]["visible"]
     args = argparse.Namespace(url=stack.base_url, count=30, seed=3, delay=0.0)
     assert demo.run(args) == 0

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from services.appeals import service, webhook
+from services.appeals import bootstrap, service, webhook
 from services.appeals.models import Appeal, AppealFilters
 from shared.auth import Principal, Role
 from shared.events import PageUpserted, parse_event
@@ -27,7 +27,10 @@ NO_FAILURES = {"batchItemFailures": []}
 
 def stored_appeals() -> list[Appeal]:
     filters = AppealFilters(region="54")
-    return service.list_appeals(principal=FEDERAL, filters=filters, limit=100, cursor=None).items
+    found = service.list_appeals(
+        repository=bootstrap.repository(), principal=FEDERAL, filters=filters, limit=100, cursor=None
+    )
+    return found.items
 
 
 def the_appeal() -> Appeal:

@@ -10,7 +10,9 @@ import pytest
 from botocore.exceptions import ClientError
 from fastapi.testclient import TestClient
 
-from services.appeals import pages, webhook
+from services.appeals import webhook
+from services.appeals.repository import AppealsRepository, PageRef
+from shared import wiring
 from shared.events import PageUpserted, make_event
 from tests.appeals.conftest import GROUP_ID, SECRET, load_event, page_upserted
 
@@ -155,21 +157,27 @@ def test_archived_page_is_403(run_projection: Callable[..., Any], client: TestCl
             PageArchived(page_id="page-1", institution_id="inst-1", region_code="54", platform="vk", revision=2),
         )
     )
-    pages.clear_page_cache()
+    wiring.reset()  # a fresh process: nothing cached from before the archive
     assert _post(client, load_event("wall_reply_new")).status_code == 403
     assert _post(client, load_event("confirmation")).status_code == 403
 
 
 def test_page_lookup_is_cached_per_table(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[int] = []
-    read = pages.read_page_by_group
-    monkeypatch.setattr(pages, "read_page_by_group", lambda group_id: calls.append(group_id) or read(group_id))
+    tables: list[str] = []
+    read = AppealsRepository.read_page_by_group
+
+    def counted(repository: AppealsRepository, group_id: int) -> PageRef | None:
+        calls.append(group_id)
+        tables.append(repository.table)
+        return read(repository, group_id)
+
+    monkeypatch.setattr(AppealsRepository, "read_page_by_group", counted)
     for _ in range(3):
         assert _post(client, load_event("confirmation")).status_code == 200
     assert calls == [GROUP_ID]
     monkeypatch.setenv("GOSPUBLIKI_APPEALS_TABLE", "another-stack-appeals")
-    from shared import wiring
-
     wiring.reset()
     assert _post(client, load_event("confirmation")).status_code == 503, "another table is another cache entry"
     assert calls == [GROUP_ID, GROUP_ID]
+    assert tables[1] == "another-stack-appeals" != tables[0]
