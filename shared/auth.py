@@ -74,6 +74,17 @@ class Principal(BaseModel):
         if not self.can_read(region_code=region_code, institution_id=institution_id):
             raise ForbiddenError("outside your region or institution")
 
+    def region_wide_scope(self, requested: str | None) -> str | None:
+        """The region a region-wide read (lists, aggregates, exports) covers; ``None`` = all, federal admins only.
+
+        The one rule of all three services: another region is 404 (no existence leak); an institution admin, whose
+        scope is one institution, gets 403 for region-wide figures of its own region.
+        """
+        region = self.readable_region(requested)
+        if self.role is Role.INSTITUTION_ADMIN:
+            raise ForbiddenError("region-wide data needs a regional role; institution_admin sees its institution only")
+        return region
+
     def readable_region(self, requested: str | None) -> str | None:
         """The region a list query must be restricted to (``None`` = all, federal admins only)."""
         if self.role is Role.FEDERAL_ADMIN:

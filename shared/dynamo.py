@@ -9,13 +9,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
-from shared.errors import InvalidInputError
+from shared.errors import BadRequestError
 
 MAX_TRANSACTION_ITEMS = 25
 MAX_BATCH_WRITE_ITEMS = 25
@@ -68,17 +68,34 @@ def encode_cursor(last_evaluated_key: Mapping[str, Any] | None) -> str | None:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
-    """``ExclusiveStartKey`` from a cursor made by ``encode_cursor`` (422 naming ``cursor`` if it is garbage)."""
+def decode_cursor(
+    cursor: str | None, *, shape: Mapping[str, str | None] | None = None, optional: Collection[str] = ()
+) -> dict[str, Any] | None:
+    """``ExclusiveStartKey`` from a cursor made by ``encode_cursor``; 400 naming ``cursor`` if it was not.
+
+    ``shape`` names every key attribute of the index the cursor pages (with the value it must have, e.g. the query's
+    partition, or ``None`` for any string), ``optional`` any attribute the caller adds: a cursor with other
+    attributes, missing ones, another partition or non-string values is refused before it reaches DynamoDB.
+    """
     if not cursor:
         return None
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         key = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (binascii.Error, ValueError, UnicodeDecodeError) as error:
-        raise InvalidInputError("malformed cursor", field="cursor") from error
-    if not isinstance(key, dict) or not all(isinstance(v, str | int) for v in key.values()):
-        raise InvalidInputError("malformed cursor", field="cursor")
+        raise BadRequestError("malformed cursor", field="cursor") from error
+    if not isinstance(key, dict) or not all(isinstance(v, str | int) and not isinstance(v, bool) for v in key.values()):
+        raise BadRequestError("malformed cursor", field="cursor")
+    if shape is not None:
+        allowed = set(shape) | set(optional)
+        wrong = set(key) - allowed or set(shape) - set(key)
+        mismatched = any(
+            not isinstance(key[name], str) or (value is not None and key[name] != value)
+            for name, value in shape.items()
+            if name in key
+        )
+        if wrong or mismatched:
+            raise BadRequestError("cursor does not belong to this query", field="cursor")
     return serialize(key)
 
 

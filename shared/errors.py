@@ -14,6 +14,12 @@ class DomainError(Exception):
         self.field = field
 
 
+class BadRequestError(DomainError):
+    """The request cannot be understood at all (a tampered cursor, an unreadable body)."""
+
+    status_code = 400
+
+
 class NotFoundError(DomainError):
     """The object does not exist, or is outside the caller's scope (no existence leak)."""
 

@@ -205,3 +205,17 @@ def test_signed_tokens_with_missing_or_wrongly_typed_claims_are_401(
     response = client.get(PROTECTED, headers={"Authorization": f"Bearer {signed}"})
     assert response.status_code == 401, response.text
     assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_region_wide_reads_follow_one_rule_in_every_service() -> None:
+    federal = Principal(sub="f", role=Role.FEDERAL_ADMIN)
+    operator = Principal(sub="o", role=Role.OPERATOR, region="54")
+    school = Principal(sub="s", role=Role.INSTITUTION_ADMIN, region="54", institution="i-1")
+    assert federal.region_wide_scope(None) is None and federal.region_wide_scope("77") == "77"
+    assert operator.region_wide_scope(None) == "54" and operator.region_wide_scope("54") == "54"
+    with pytest.raises(NotFoundError):
+        operator.region_wide_scope("77")
+    with pytest.raises(ForbiddenError, match="regional role"):
+        school.region_wide_scope("54")
+    with pytest.raises(NotFoundError):
+        school.region_wide_scope("77")

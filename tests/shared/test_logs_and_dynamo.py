@@ -7,7 +7,7 @@ import json
 import pytest
 
 from shared.dynamo import decode_cursor, encode_cursor, serialize
-from shared.errors import InvalidInputError
+from shared.errors import BadRequestError
 from shared.logs import get_logger, redact
 
 
@@ -32,8 +32,34 @@ def test_cursor_round_trip() -> None:
     assert encode_cursor(None) is None and decode_cursor(None) is None
 
 
-@pytest.mark.parametrize("garbage", ["%%%", "bm90IGpzb24", "WzEsMl0"])
-def test_garbage_cursor_is_a_422_naming_the_field(garbage: str) -> None:
-    with pytest.raises(InvalidInputError) as caught:
+@pytest.mark.parametrize("garbage", ["%%%", "bm90IGpzb24", "WzEsMl0", encode_cursor(serialize({"PK": True}))])
+def test_garbage_cursor_is_a_400_naming_the_field(garbage: str) -> None:
+    with pytest.raises(BadRequestError) as caught:
         decode_cursor(garbage)
     assert caught.value.field == "cursor"
+    assert caught.value.status_code == 400
+
+
+SHAPE = {"GSI1PK": "REGION#54", "GSI1SK": None, "PK": None, "SK": None}
+GOOD = {"GSI1PK": "REGION#54", "GSI1SK": "2026-11-22T10:00:00Z#a", "PK": "APPEAL#a", "SK": "APPEAL"}
+
+
+@pytest.mark.parametrize(
+    "crafted",
+    [
+        {**GOOD, "GSI1PK": "REGION#77"},  # another partition
+        {k: v for k, v in GOOD.items() if k != "SK"},  # a key attribute missing
+        {**GOOD, "extra": "x"},  # an attribute the index does not have
+        {**GOOD, "SK": 5},  # a number where the key is a string
+        {"r": "01"},
+    ],
+)
+def test_a_crafted_cursor_is_refused_before_it_reaches_dynamodb(crafted: dict[str, object]) -> None:
+    cursor = encode_cursor(serialize(crafted))
+    with pytest.raises(BadRequestError, match="does not belong"):
+        decode_cursor(cursor, shape=SHAPE)
+
+
+def test_a_cursor_of_the_same_query_passes_with_its_optional_attributes() -> None:
+    cursor = encode_cursor(serialize({**GOOD, "r": "54"}))
+    assert decode_cursor(cursor, shape=SHAPE, optional=("r",)) == serialize({**GOOD, "r": "54"})
