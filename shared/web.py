@@ -13,13 +13,41 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.auth import AuthError, Principal, verify_token
 from shared.errors import DomainError
 from shared.logs import get_logger
 from shared.regions import is_region
+
+class ErrorItem(BaseModel):
+    """One problem: the field it concerns (``None`` for the request as a whole) and why."""
+
+    field: str | None
+    message: str
+    loc: list[str | int] | None = None
+
+
+class ErrorBody(BaseModel):
+    """Every error answer of every service: a one-line summary and the problems behind it."""
+
+    message: str
+    detail: list[ErrorItem]
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in {
+        400: "Unreadable request (e.g. a cursor that does not belong to this query)",
+        401: "Missing, malformed, expired or forged bearer token",
+        403: "Outside your region or institution, or not allowed for your role",
+        404: "Not found, or outside your scope",
+        422: "A field's value is invalid; `detail` names each field and the reason",
+        503: "A dependency is unavailable; retry later",
+    }.items()
+}
+"""Errors any route may answer, declared in every service's OpenAPI with the one error schema."""
 
 _bearer = HTTPBearer(auto_error=False, description="JWT from the regional SSO (`gospubliki token` locally)")
 
@@ -113,6 +141,7 @@ def create_app(*, service: str, title: str, description: str = "") -> FastAPI:
         docs_url=None,
         redoc_url=None,
         openapi_url=f"/openapi/{service}.json",
+        responses=ERROR_RESPONSES,
     )
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(DomainError, _on_domain_error)

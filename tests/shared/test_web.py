@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import pytest
 from fastapi import Query
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field, SecretStr
@@ -66,3 +67,18 @@ def test_unknown_region_is_422_and_known_region_passes() -> None:
     bad = client.get("/things", params={"region": "99"})
     assert bad.status_code == 422 and bad.json()["message"] == "region: unknown region code '99'"
     assert client.get("/things", params={"region": "91"}).json() == {"region": "91"}
+
+
+@pytest.mark.parametrize("module", ["services.registry.app", "services.appeals.app", "services.metrics.app"])
+def test_every_route_declares_the_error_schema_for_what_any_route_may_answer(module: str) -> None:
+    import importlib
+
+    spec = importlib.import_module(module).app.openapi()
+    assert "HTTPValidationError" not in spec["components"]["schemas"], "FastAPI's own 422 shape is never answered"
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if path == "/health":
+                continue
+            for status in ("400", "401", "403", "404", "422", "503"):
+                content = operation["responses"][status]["content"]["application/json"]
+                assert content["schema"] == {"$ref": "#/components/schemas/ErrorBody"}, (method, path, status)
