@@ -1,5 +1,6 @@
 """Registry service: institutions, their official pages, compliance, bulk import/export, coverage.
 
-Access matrix: see ``services.registry.service``; DynamoDB layout: ``services.registry.repository``; events:
-``services.registry.publishing``; spreadsheet columns: ``services.registry.spreadsheet``.
+Access matrix: ``services.registry.access``; DynamoDB layout: ``services.registry.repository``; wiring:
+``services.registry.bootstrap``; events: ``services.registry.publishing``; spreadsheet columns:
+``services.registry.spreadsheet``.
 """

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar, get_args
 
 from pydantic import (
     AfterValidator,
@@ -18,6 +18,7 @@ from pydantic import (
 
 from services.registry import validation
 from services.registry.compliance import BUCKETS
+from services.registry.records import Status
 from shared.events import PageCategory, Platform
 from shared.regions import UnknownRegionError, normalize_region_code
 
@@ -35,16 +36,11 @@ Kind = Literal[
     "other",
 ]
 Sphere = Literal["education", "healthcare", "culture", "sport", "social", "youth", "administration", "other"]
-Status = Literal["active", "archived"]
 DEFAULT_POSTING_NORMS: dict[PageCategory, int] = {"flagship": 10, "active": 3, "card": 1}
 
-__all__ = ["PageCategory", "Platform"]
+__all__ = ["PageCategory", "Platform", "Status"]
 
-KINDS: tuple[str, ...] = Kind.__args__  # type: ignore[attr-defined]
-SPHERES: tuple[str, ...] = Sphere.__args__  # type: ignore[attr-defined]
-LEVELS: tuple[str, ...] = Level.__args__  # type: ignore[attr-defined]
-PLATFORMS: tuple[str, ...] = Platform.__args__  # type: ignore[attr-defined]
-CATEGORIES: tuple[str, ...] = PageCategory.__args__  # type: ignore[attr-defined]
+SPHERES: tuple[str, ...] = get_args(Sphere)
 
 
 def _as_text(value: Any) -> Any:

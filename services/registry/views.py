@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Query, Response, UploadFile, status
+from fastapi import APIRouter, Depends, File, Query, Response, UploadFile, status
 
-from services.registry import service
+from services.registry import bootstrap, institutions, pages, regions
+from services.registry.callbacks import AccessTokenStore
+from services.registry.coverage import coverage_report
+from services.registry.filters import InstitutionFilter, PageFilter
 from services.registry.models import (
     CallbackSettings,
     CoverageReport,
@@ -27,12 +30,15 @@ from services.registry.models import (
     Sphere,
     Status,
 )
+from services.registry.repository import RegistryRepository
 from services.registry.spreadsheet import XLSX_MEDIA_TYPE
 from shared.errors import InvalidInputError
 from shared.web import CurrentPrincipal
 
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
 
+Repository = Annotated[RegistryRepository, Depends(bootstrap.repository)]
+AccessTokens = Annotated[AccessTokenStore, Depends(bootstrap.access_tokens)]
 Limit = Annotated[int, Query(ge=1, le=500)]
 Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page")]
 Region = Annotated[str | None, Query(description="2-digit region code (default: your region, all for federal admins)")]
@@ -44,30 +50,33 @@ router = APIRouter(prefix="/registry", tags=["registry"])
 def list_regions(principal: CurrentPrincipal) -> list[RegionRead]:
     """The 89 federal subjects."""
     del principal
-    return service.list_regions()
+    return regions.list_regions()
 
 
 @router.get("/regions/{region_code}/settings", response_model=RegionSettings)
-def get_region_settings(principal: CurrentPrincipal, region_code: str) -> RegionSettings:
+def get_region_settings(principal: CurrentPrincipal, repository: Repository, region_code: str) -> RegionSettings:
     """A region's posting norms per page category."""
-    return service.get_region_settings(principal=principal, region_code=region_code)
+    return regions.get_region_settings(repository=repository, principal=principal, region_code=region_code)
 
 
 @router.put("/regions/{region_code}/settings", response_model=RegionSettings)
-def put_region_settings(principal: CurrentPrincipal, region_code: str, data: RegionSettings) -> RegionSettings:
+def put_region_settings(
+    principal: CurrentPrincipal, repository: Repository, region_code: str, data: RegionSettings
+) -> RegionSettings:
     """Set a region's posting norms."""
-    return service.put_region_settings(principal=principal, region_code=region_code, data=data)
+    return regions.put_region_settings(repository=repository, principal=principal, region_code=region_code, data=data)
 
 
 @router.post("/institutions", response_model=InstitutionRead, status_code=status.HTTP_201_CREATED)
-def create_institution(principal: CurrentPrincipal, data: InstitutionCreate) -> InstitutionRead:
+def create_institution(principal: CurrentPrincipal, repository: Repository, data: InstitutionCreate) -> InstitutionRead:
     """Register an institution (409 if its OGRN is registered)."""
-    return service.create_institution(principal=principal, data=data)
+    return institutions.create_institution(repository=repository, principal=principal, data=data)
 
 
 @router.get("/institutions", response_model=Listing[InstitutionRead])
 def list_institutions(
     principal: CurrentPrincipal,
+    repository: Repository,
     region: Region = None,
     kind: Kind | None = None,
     sphere: Sphere | None = None,
@@ -80,9 +89,7 @@ def list_institutions(
     cursor: Cursor = None,
 ) -> Listing[InstitutionRead]:
     """Institutions in your scope, by name."""
-    return service.list_institutions(
-        principal=principal,
-        region=region,
+    where = InstitutionFilter(
         kind=kind,
         sphere=sphere,
         level=level,
@@ -90,32 +97,42 @@ def list_institutions(
         has_pages=has_pages,
         name_prefix=name,
         parent_id=parent_id,
-        limit=limit,
-        cursor=cursor,
+    )
+    return institutions.list_institutions(
+        repository=repository, principal=principal, where=where, region=region, limit=limit, cursor=cursor
     )
 
 
 @router.get("/institutions/{institution_id}", response_model=InstitutionRead)
-def get_institution(principal: CurrentPrincipal, institution_id: str) -> InstitutionRead:
+def get_institution(principal: CurrentPrincipal, repository: Repository, institution_id: str) -> InstitutionRead:
     """One institution."""
-    return service.get_institution(principal=principal, institution_id=institution_id)
+    return institutions.get_institution(repository=repository, principal=principal, institution_id=institution_id)
 
 
 @router.patch("/institutions/{institution_id}", response_model=InstitutionRead)
-def update_institution(principal: CurrentPrincipal, institution_id: str, data: InstitutionUpdate) -> InstitutionRead:
+def update_institution(
+    principal: CurrentPrincipal, repository: Repository, institution_id: str, data: InstitutionUpdate
+) -> InstitutionRead:
     """Change an institution; `status: archived` archives it and its pages (there is no delete)."""
-    return service.update_institution(principal=principal, institution_id=institution_id, data=data)
+    return institutions.update_institution(
+        repository=repository, principal=principal, institution_id=institution_id, data=data
+    )
 
 
 @router.post("/institutions/{institution_id}/pages", response_model=PageRead, status_code=status.HTTP_201_CREATED)
-def create_page(principal: CurrentPrincipal, institution_id: str, data: PageCreate) -> PageRead:
+def create_page(
+    principal: CurrentPrincipal, repository: Repository, tokens: AccessTokens, institution_id: str, data: PageCreate
+) -> PageRead:
     """Register a page of an institution (409 if its link or VK community is registered)."""
-    return service.create_page(principal=principal, institution_id=institution_id, data=data)
+    return pages.create_page(
+        repository=repository, tokens=tokens, principal=principal, institution_id=institution_id, data=data
+    )
 
 
 @router.get("/pages", response_model=Listing[PageRead])
 def list_pages(
     principal: CurrentPrincipal,
+    repository: Repository,
     region: Region = None,
     institution_id: str | None = None,
     platform: Platform | None = None,
@@ -127,41 +144,44 @@ def list_pages(
     cursor: Cursor = None,
 ) -> Listing[PageRead]:
     """Pages in your scope."""
-    return service.list_pages(
+    where = PageFilter(
+        platform=platform, category=category, status=status, compliance_below=compliance_below, gov_mark=gov_mark
+    )
+    return pages.list_pages(
+        repository=repository,
         principal=principal,
+        where=where,
         region=region,
         institution_id=institution_id,
-        platform=platform,
-        category=category,
-        status=status,
-        compliance_below=compliance_below,
-        gov_mark=gov_mark,
         limit=limit,
         cursor=cursor,
     )
 
 
 @router.get("/pages/{page_id}", response_model=PageRead)
-def get_page(principal: CurrentPrincipal, page_id: str) -> PageRead:
+def get_page(principal: CurrentPrincipal, repository: Repository, page_id: str) -> PageRead:
     """One page (callback settings are never returned, only `callback_configured`)."""
-    return service.get_page(principal=principal, page_id=page_id)
+    return pages.get_page(repository=repository, principal=principal, page_id=page_id)
 
 
 @router.patch("/pages/{page_id}", response_model=PageRead)
-def update_page(principal: CurrentPrincipal, page_id: str, data: PageUpdate) -> PageRead:
+def update_page(principal: CurrentPrincipal, repository: Repository, page_id: str, data: PageUpdate) -> PageRead:
     """Change a page; checklist items merge, each stamped with `checked_at`."""
-    return service.update_page(principal=principal, page_id=page_id, data=data)
+    return pages.update_page(repository=repository, principal=principal, page_id=page_id, data=data)
 
 
 @router.put("/pages/{page_id}/callback", response_model=PageRead)
-def set_callback(principal: CurrentPrincipal, page_id: str, data: CallbackSettings) -> PageRead:
+def set_callback(
+    principal: CurrentPrincipal, repository: Repository, tokens: AccessTokens, page_id: str, data: CallbackSettings
+) -> PageRead:
     """Rotate a VK page's confirmation code, secret and access token (write-only)."""
-    return service.set_callback(principal=principal, page_id=page_id, data=data)
+    return pages.set_callback(repository=repository, tokens=tokens, principal=principal, page_id=page_id, data=data)
 
 
 @router.post("/import", response_model=ImportReport)
 def import_registry(
     principal: CurrentPrincipal,
+    repository: Repository,
     region: Annotated[str, Query(description="2-digit region code the file belongs to")],
     file: Annotated[UploadFile, File(description="XLSX or CSV; see the column list in the service docs")],
     dry_run: bool = False,
@@ -173,7 +193,12 @@ def import_registry(
     from services.registry import importing  # spreadsheet code loads on first use, not at cold start
 
     return importing.import_registry(
-        principal=principal, region=region, content=content, filename=file.filename, dry_run=dry_run
+        repository=repository,
+        principal=principal,
+        region=region,
+        content=content,
+        filename=file.filename,
+        dry_run=dry_run,
     )
 
 
@@ -184,19 +209,22 @@ def import_registry(
 )
 def export_registry(
     principal: CurrentPrincipal,
+    repository: Repository,
     region: Annotated[str, Query(description="2-digit region code")],
     format: Literal["xlsx", "csv"] = "xlsx",
 ) -> Response:
     """The region's registry in the import columns (export, then import is a no-op)."""
-    from services.registry import importing
+    from services.registry import exporting
 
-    content, media_type, filename = importing.export_registry(principal=principal, region=region, fmt=format)
+    content, media_type, filename = exporting.export_registry(
+        repository=repository, principal=principal, region=region, fmt=format
+    )
     return Response(
         content, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
     )
 
 
 @router.get("/coverage", response_model=CoverageReport)
-def coverage(principal: CurrentPrincipal, region: Region = None) -> CoverageReport:
+def coverage(principal: CurrentPrincipal, repository: Repository, region: Region = None) -> CoverageReport:
     """Coverage per region and sphere: institutions with pages, pages by platform, «Госорганизация», compliance."""
-    return service.coverage(principal=principal, region=region)
+    return coverage_report(repository=repository, principal=principal, region=region)

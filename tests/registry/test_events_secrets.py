@@ -56,7 +56,8 @@ def test_every_change_publishes_an_event(client: TestClient, federal: dict[str, 
 def test_outbox_relay_republishes_after_a_failed_publish(
     client: TestClient, federal: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from services.registry import outbox, repository
+    from services.registry import bootstrap, outbox
+    from services.registry.records import now_iso
     from tooling.local.lambda_runtime import LambdaContext
 
     context = LambdaContext(function_name="RegistryOutboxFunction")
@@ -74,14 +75,11 @@ def test_outbox_relay_republishes_after_a_failed_publish(
     created = client.post("/registry/institutions", json=institution_payload(), headers=federal)
     assert created.status_code == 201  # the change is committed even though publishing failed
     assert events_by_queue() == [[], []]
-    pending = [
-        item
-        for shard in range(repository.OUTBOX_SHARDS)
-        for item in repository.query_all(index=None, partition=f"OUTBOX#{shard}")
-    ]
+    pending = list(bootstrap.repository().outbox_before(now_iso()))
     assert len(pending) == 1
 
-    assert publishing.relay() == {"published": 0, "failed": 0}  # younger than 30 s: left to the request path
+    # younger than 30 s: left to the request path
+    assert publishing.relay(repository=bootstrap.repository()) == {"published": 0, "failed": 0}
     monkeypatch.setattr(publishing, "RELAY_AFTER_SECONDS", 0)
     result = outbox.handler({"scheduled_time": "2026-03-01T10:00:00Z", "execution_id": "run-1"}, context)
     assert result["execution_id"] == "run-1"
