@@ -6,7 +6,8 @@ replaced by ``"***"`` before the line is written, however deep it sits in the re
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -54,3 +55,42 @@ class RedactingFormatter(LambdaPowertoolsFormatter):
 def get_logger(service: str) -> Logger:
     """The service's logger (JSON, correlation ids, redaction)."""
     return Logger(service=service, logger_formatter=RedactingFormatter(), utc=True)
+
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def invocation_context(
+    logger: Logger, *, correlation_id: Callable[[dict[str, Any]], object] | None = None
+) -> Callable[[Handler], Handler]:
+    """Decorate a Lambda handler so every line it logs names this invocation's function, request and cold start.
+
+    Unlike Powertools' ``inject_lambda_context`` the keys live in the calling thread only and are removed when the
+    invocation ends: where several functions share one process (the local stack), a line never carries another
+    function's name.
+    """
+
+    def decorate(handler: Handler) -> Handler:
+        cold = [True]
+
+        @functools.wraps(handler)
+        def invoke(event: dict[str, Any], context: Any) -> dict[str, Any]:
+            keys: dict[str, object] = {
+                "function_name": getattr(context, "function_name", None),
+                "function_memory_size": getattr(context, "memory_limit_in_mb", None),
+                "function_arn": getattr(context, "invoked_function_arn", None),
+                "function_request_id": getattr(context, "aws_request_id", None),
+                "cold_start": cold[0],
+            }
+            cold[0] = False
+            if correlation_id is not None:
+                keys["correlation_id"] = correlation_id(event)
+            logger.thread_safe_append_keys(**{name: value for name, value in keys.items() if value is not None})
+            try:
+                return handler(event, context)
+            finally:
+                logger.thread_safe_remove_keys(keys)
+
+        return invoke
+
+    return decorate

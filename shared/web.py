@@ -18,8 +18,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.auth import AuthError, Principal, verify_token
 from shared.errors import DomainError
-from shared.logs import get_logger
+from shared.logs import get_logger, invocation_context
 from shared.regions import is_region
+
 
 class ErrorItem(BaseModel):
     """One problem: the field it concerns (``None`` for the request as a whole) and why."""
@@ -149,15 +150,18 @@ def create_app(*, service: str, title: str, description: str = "") -> FastAPI:
     return app
 
 
+def _request_id(event: dict[str, Any]) -> object:
+    context = event.get("requestContext")
+    return context.get("requestId") if isinstance(context, dict) else None
+
+
 def lambda_handler(app: FastAPI, *, service: str) -> Any:
     """Wrap ``app`` for API Gateway (HTTP API v2, and YC API Gateway's v1 payload) with request-id logging."""
-    from aws_lambda_powertools.logging import correlation_paths
     from mangum import Mangum
 
-    logger = get_logger(service)
     asgi = Mangum(app, lifespan="off")
 
-    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+    @invocation_context(get_logger(service), correlation_id=_request_id)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         response: dict[str, Any] = asgi(event, context)
         return response

@@ -21,7 +21,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import BaseModel
 
 from shared.events import Event, parse_event
-from shared.logs import get_logger
+from shared.logs import get_logger, invocation_context
 
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 RecordHandler = Callable[[SQSRecord], None]
@@ -36,7 +36,7 @@ def sqs_handler(record_handler: RecordHandler, *, service: str) -> LambdaHandler
     def handle(record: SQSRecord) -> None:  # Powertools passes the record by this keyword
         record_handler(record)
 
-    @logger.inject_lambda_context
+    @invocation_context(logger)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         if not event.get("Records"):  # Powertools refuses an empty batch; there is nothing to report
             return {"batchItemFailures": []}
@@ -152,7 +152,7 @@ def scheduled_handler(job: Callable[[ScheduledRun], Any], *, service: str) -> La
     """A schedule handler: parses the scheduler input and runs ``job`` (which must be idempotent per run)."""
     logger = get_logger(service)
 
-    @logger.inject_lambda_context
+    @invocation_context(logger)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:  # noqa: ARG001 - Lambda signature
         run = ScheduledRun.model_validate(event if isinstance(event, dict) else json.loads(event))
         result = job(run)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -63,3 +64,39 @@ def test_a_crafted_cursor_is_refused_before_it_reaches_dynamodb(crafted: dict[st
 def test_a_cursor_of_the_same_query_passes_with_its_optional_attributes() -> None:
     cursor = encode_cursor(serialize({**GOOD, "r": "54"}))
     assert decode_cursor(cursor, shape=SHAPE, optional=("r",)) == serialize({**GOOD, "r": "54"})
+
+
+def test_each_invocation_logs_its_own_function_and_leaves_nothing_behind(capsys: pytest.CaptureFixture[str]) -> None:
+    """Several functions share one process in the local stack: no line may carry another function's name."""
+    import threading
+
+    from shared.workers import sqs_handler
+    from tooling.local.lambda_runtime import LambdaContext
+
+    logger = get_logger("probe-invocations")
+    inside = threading.Barrier(2)
+
+    def record_handler(record: Any) -> None:
+        inside.wait(timeout=5)  # both invocations are running at once
+        logger.info("record", extra={"body": record.body})
+
+    handler = sqs_handler(record_handler, service="probe-invocations")
+
+    def invoke(function_name: str) -> None:
+        record = {"messageId": function_name, "receiptHandle": "r", "body": function_name, "attributes": {}}
+        handler(
+            {"Records": [{**record, "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs"}]},
+            LambdaContext(function_name=function_name),
+        )
+
+    threads = [threading.Thread(target=invoke, args=(name,)) for name in ("IngestFunction", "MetricsFunction")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    logger.info("after the invocations")
+    lines = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    records = [line for line in lines if line["message"] == "record"]
+    assert sorted(line["function_name"] for line in records) == ["IngestFunction", "MetricsFunction"]
+    assert all(line["function_name"] == line["body"] for line in records)
+    assert "function_name" not in lines[-1] and "cold_start" not in lines[-1]
