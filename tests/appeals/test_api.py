@@ -162,7 +162,7 @@ def test_cursor_pages_through_everything_once(seeded: dict[str, list[str]], fede
         if not cursor:
             break
     assert sorted(seen) == sorted(seeded["page-1"] + seeded["page-2"])
-    assert client.get("/appeals", params={"region": "54", "cursor": "garbage!"}, headers=federal).status_code == 422
+    assert client.get("/appeals", params={"region": "54", "cursor": "garbage!"}, headers=federal).status_code == 400
     first = client.get("/appeals", params={"region": "54", "limit": 1}, headers=federal).json()["next_cursor"]
     foreign = client.get("/appeals", params={"region": "77", "cursor": first}, headers=federal)
     assert foreign.status_code == 422
