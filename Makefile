@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 TOOLS := .venv-tools
 SAM_REGION ?= eu-central-1
 
-.PHONY: dev test lint typecheck cfn-lint pytest bench validate build clean
+.PHONY: dev test lint typecheck cfn-lint pytest bench validate build clean train-triage eval-triage
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,13 @@ bench: $(STAMP)  ## benchmarks, printed as ratios to baselines measured in the s
 	$(BIN)/python bench/webhook.py
 	$(BIN)/python bench/registry_import.py
 	$(BIN)/python bench/artifact_sizes.py
+	$(BIN)/python bench/triage.py
+
+train-triage: $(STAMP)  ## rebuild data/triage/model (LABELS=FILE.jsonl merges operator-corrected labels)
+	$(BIN)/python -m tooling.triage.train $(if $(LABELS),--labels $(LABELS))
+
+eval-triage: $(STAMP)  ## held-out (../shared/data/comments-dev.jsonl) and 5-fold cross-validated figures
+	$(BIN)/python -m tooling.triage.evaluate $(if $(LABELS),--labels $(LABELS))
 
 $(TOOLS)/bin/sam:
 	$(PYTHON) -m venv $(TOOLS)

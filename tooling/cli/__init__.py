@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from tooling.cli import demo, dev, registry, token
+from tooling.cli import demo, dev, registry, token, triage
 from tooling.cli.errors import EXIT_USAGE, CliError, Parser
 
 
@@ -13,7 +13,7 @@ def build_parser() -> Parser:
     """The parser with every subcommand registered."""
     parser = Parser(prog="gospubliki", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    for module in (dev, token, registry, demo):
+    for module in (dev, token, registry, demo, triage):
         module.register(commands)
     return parser
 
