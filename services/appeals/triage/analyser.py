@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from services.appeals.triage import answers, gc_paused
 from services.appeals.triage.features import FeatureConfig, Groups, extract
@@ -30,21 +30,8 @@ Rubric = Literal[
     "other",
 ]
 Priority = Literal["normal", "urgent"]
-KINDS: tuple[Kind, ...] = ("appeal", "gratitude", "spam", "abuse", "other")
-RUBRICS: tuple[Rubric, ...] = (
-    "roads_transport",
-    "improvement",
-    "housing_utilities",
-    "waste",
-    "healthcare",
-    "social_protection",
-    "education",
-    "culture_sport",
-    "construction",
-    "ecology",
-    "stray_animals",
-    "other",
-)
+KINDS: tuple[Kind, ...] = get_args(Kind)
+RUBRICS: tuple[Rubric, ...] = get_args(Rubric)
 MAX_CHARS = 4000
 """Longer messages are judged on their beginning (VK messages are at most 4096 characters)."""
 URGENT_THRESHOLD = 0.5
