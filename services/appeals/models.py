@@ -70,10 +70,10 @@ class Appeal(AppealModel):
     status: AppealStatus
     kind: AppealKind
     rubric: str | None = None
-    due_at: datetime | None = Field(default=None, description="Response deadline (set by the SLA issue)")
+    due_at: datetime | None = Field(default=None, description="Response deadline (null when none applies)")
     first_response_at: datetime | None = None
     response_working_minutes: int | None = Field(
-        default=None, description="Working minutes to the first response (computed by the SLA issue; null until then)"
+        default=None, description="Working minutes to the first response (null while not computed)"
     )
     response_elapsed_minutes: int | None = Field(
         default=None, description="Calendar minutes from the appeal to the first response (not working time)"
