@@ -36,6 +36,8 @@ bench: $(STAMP)  ## benchmarks, printed as ratios to baselines measured in the s
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/webhook.py
 	$(BIN)/python bench/registry_import.py
+	$(BIN)/python bench/registry_lists.py
+	$(BIN)/python bench/load.py
 	$(BIN)/python bench/artifact_sizes.py
 	$(BIN)/python bench/triage.py
 

@@ -17,7 +17,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-ROWS = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+DEFAULT_ROWS = 10_000
 REGION = "54"
 
 
@@ -70,7 +70,7 @@ def multipart(content: bytes) -> tuple[bytes, str]:
     return head.encode() + content + f"\r\n--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
 
-def main() -> int:
+def main(rows: int = DEFAULT_ROWS) -> int:
     import json
 
     from shared.aws import dynamodb
@@ -99,8 +99,8 @@ def main() -> int:
             client = dynamodb()
             client.meta.events.register("before-call.dynamodb", count)
             started = time.perf_counter()
-            content = workbook(ROWS)
-            print(f"generated {ROWS} rows ({len(content) / 1e6:.1f} MB XLSX) in {time.perf_counter() - started:.1f} s")
+            content = workbook(rows)
+            print(f"generated {rows} rows ({len(content) / 1e6:.1f} MB XLSX) in {time.perf_counter() - started:.1f} s")
 
             body, content_type = multipart(content)
             token = issue_token(Path(state), role="federal_admin")
@@ -115,15 +115,15 @@ def main() -> int:
                 report = json.loads(response.read())
             elapsed = time.perf_counter() - started
             import_calls = sum(calls.values())
-            assert report["created"] == ROWS and not report["errors"], report
-            import_rate = ROWS / elapsed
-            print(f"import: {ROWS} rows in {elapsed:.1f} s = {import_rate:,.0f} rows/s")
-            print(f"  DynamoDB requests: {import_calls} = {import_calls / ROWS:.3f} per row ({dict(calls)})")
+            assert report["created"] == rows and not report["errors"], report
+            import_rate = rows / elapsed
+            print(f"import: {rows} rows in {elapsed:.1f} s = {import_rate:,.0f} rows/s")
+            print(f"  DynamoDB requests: {import_calls} = {import_calls / rows:.3f} per row ({dict(calls)})")
             print("  (events of a large import are published by the outbox relay within a minute, not in the request)")
 
             calls.clear()
             table = get_settings().registry_table
-            items = [serialize({"PK": f"BENCH#{n}", "SK": "A", "n": n}) for n in range(ROWS)]
+            items = [serialize({"PK": f"BENCH#{n}", "SK": "A", "n": n}) for n in range(rows)]
             started = time.perf_counter()
             for chunk in chunked(items, 25):
                 request_items: dict[str, Any] = {table: [{"PutRequest": {"Item": item}} for item in chunk]}
@@ -131,9 +131,9 @@ def main() -> int:
                     request_items = dict(
                         client.batch_write_item(RequestItems=request_items).get("UnprocessedItems") or {}
                     )
-            baseline = ROWS / (time.perf_counter() - started)
+            baseline = rows / (time.perf_counter() - started)
             print(
-                f"baseline batch_write_item: {ROWS} items at {baseline:,.0f} items/s ({sum(calls.values())} requests)"
+                f"baseline batch_write_item: {rows} items at {baseline:,.0f} items/s ({sum(calls.values())} requests)"
             )
             print(f"import / baseline: {import_rate / baseline:.2f}x")
 
@@ -143,4 +143,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(int(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_ROWS))

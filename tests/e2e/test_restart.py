@@ -1,4 +1,4 @@
-"""State survives a restart of the local stack: tables, secrets and queued messages."""
+"""State survives a restart of the local stack - tables, secrets and queued messages - and a crash."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ from pathlib import Path
 import httpx
 
 from shared import wiring
-from shared.aws import secrets, sqs
+from shared.aws import dynamodb, secrets, sqs
 from shared.events import make_event
 from tests.conftest import wait_for
 from tests.factories import page_upserted
 from tooling.local import keys
+from tooling.local.journal import JOURNAL_FILE, SNAPSHOT_FILE
 from tooling.local.stack import LocalStack, StackOptions, free_port
 
 
@@ -94,6 +95,38 @@ def test_snapshots_follow_writes_and_an_idle_stack_writes_none(tmp_path: Path) -
         assert "idle-check" in json.loads(snapshot.read_text())["secrets"]
     finally:
         stack.stop(save=False)
+        os.environ.clear()
+        os.environ.update(saved_env)
+        wiring.reset()
+
+
+def test_a_crash_loses_no_write_moto_acknowledged(tmp_path: Path) -> None:
+    """``stop(save=False)`` writes no final snapshot: the next start has only the journal, as after a kill."""
+    saved_env = dict(os.environ)
+    name = f"cr{uuid.uuid4().hex[:6]}"
+    try:
+        first = _stack(tmp_path, name, dispatch=False)
+        first.start()
+        table = first.template.tables()["RegistryTable"]["TableName"]
+        item = {"PK": {"S": "CRASH#1"}, "SK": {"S": "A"}, "note": {"S": "written just before the crash"}}
+        dynamodb().put_item(TableName=table, Item=item)
+        queue_url = first.template.queue_urls["MetricsRegistryEventsQueue"]
+        sqs().send_message(QueueUrl=queue_url, MessageBody="queued before the crash")
+        secrets().create_secret(Name=f"{name}/vk/crash", SecretString="token-value")
+        first.stop(save=False)
+        assert not (tmp_path / SNAPSHOT_FILE).exists(), "no snapshot was due: only the journal holds the writes"
+        assert (tmp_path / JOURNAL_FILE).stat().st_size > 0
+
+        second = _stack(tmp_path, name, dispatch=False)
+        second.start()
+        assert second.restored
+        stored = dynamodb().get_item(TableName=table, Key={"PK": {"S": "CRASH#1"}, "SK": {"S": "A"}})
+        assert stored["Item"] == item
+        messages = sqs().receive_message(QueueUrl=second.template.queue_urls["MetricsRegistryEventsQueue"])
+        assert [message["Body"] for message in messages["Messages"]] == ["queued before the crash"]
+        assert secrets().get_secret_value(SecretId=f"{name}/vk/crash")["SecretString"] == "token-value"
+        second.stop()
+    finally:
         os.environ.clear()
         os.environ.update(saved_env)
         wiring.reset()

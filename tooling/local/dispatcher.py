@@ -110,6 +110,7 @@ class Dispatcher:
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
+        sqs()  # the process's client, made once here rather than by every consumer thread at the same moment
         for consumer in self.consumers:
             thread = threading.Thread(
                 target=self._run, args=(consumer,), name=f"sqs-{consumer.mapping.function_id}", daemon=True

@@ -1,19 +1,25 @@
 """One ASGI app serving every HTTP route of the template with the same FastAPI app objects the Lambdas wrap.
 
 API function modules expose ``app`` (the FastAPI app) next to ``handler`` (its Mangum wrapper); requests are
-routed by the template's HttpApi events. Local extras: ``/health`` with each component's status, ``/docs`` with
-the merged OpenAPI of all services, and ``/_local/...`` helpers for tests and demos.
+routed by the template's HttpApi events. As Lambda runs concurrent invocations in separate execution environments,
+each request to a function runs on an event loop of its own in a worker thread (at most ``FUNCTION_CONCURRENCY`` at
+once): a handler that blocks its loop - a boto3 call inside ``async def`` is fine in a Lambda, which serves one
+request at a time - holds up only its own request, not every other one. Local extras: ``/health`` with each
+component's status, ``/docs`` with the merged OpenAPI of all services, and ``/_local/...`` helpers for tests and
+demos.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+import asyncio
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from tooling.local.fake_vk import create_router as fake_vk_router
 from tooling.local.lambda_runtime import load_handler
@@ -23,6 +29,32 @@ if TYPE_CHECKING:
     from tooling.local.stack import LocalStack
 
 ASGIApp = Callable[[Scope, Receive, Send], Any]
+FUNCTION_CONCURRENCY = 32
+Result = TypeVar("Result")
+
+
+async def _on_loop(loop: asyncio.AbstractEventLoop, call: Callable[[], Awaitable[Result]]) -> Result:
+    """Await ``call()`` on ``loop`` (uvicorn's) from the running loop (a worker's)."""
+
+    async def run() -> Result:
+        return await call()
+
+    return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(run(), loop))
+
+
+async def invoke_isolated(
+    app: ASGIApp, scope: Scope, receive: Receive, send: Send, workers: ThreadPoolExecutor
+) -> None:
+    """Run ``app`` for one request on a new event loop in a worker thread; its messages go through uvicorn's loop."""
+    loop = asyncio.get_running_loop()
+
+    async def receive_here() -> Message:
+        return await _on_loop(loop, receive)
+
+    async def send_here(message: Message) -> None:
+        await _on_loop(loop, lambda: send(message))
+
+    await loop.run_in_executor(workers, asyncio.run, app(scope, receive_here, send_here))
 
 
 def _module_app(route: HttpRoute) -> FastAPI:
@@ -91,6 +123,7 @@ class Gateway:
             apps.setdefault(route.handler, _module_app(route))
         self.apps = apps
         self.local = local_routes(stack, list(dict.fromkeys(apps.values())))
+        self._workers = ThreadPoolExecutor(max_workers=FUNCTION_CONCURRENCY, thread_name_prefix="function")
 
     def target(self, method: str, path: str) -> ASGIApp:
         """The app that serves this request."""
@@ -100,7 +133,12 @@ class Gateway:
         return self.local
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            await self.target(scope["method"], scope["path"])(scope, receive, send)
+        app = self.target(scope["method"], scope["path"]) if scope["type"] == "http" else self.local
+        if app is self.local:
+            await app(scope, receive, send)
         else:
-            await self.local(scope, receive, send)
+            await invoke_isolated(app, scope, receive, send, self._workers)
+
+    def close(self) -> None:
+        """Stop the worker threads (after the HTTP server has stopped)."""
+        self._workers.shutdown(wait=True, cancel_futures=True)

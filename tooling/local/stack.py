@@ -1,8 +1,10 @@
 """The embedded local stack behind ``gospubliki dev``: everything the template declares, on this machine.
 
-moto runs in server mode on 127.0.0.1; tables and queues are created from ``infra/template.yaml``; the functions'
+moto runs in server mode on 127.0.0.1, with the patches of ``tooling.local.patches`` (costs that do not grow with
+the data, and a report of every change); tables and queues are created from ``infra/template.yaml``; the functions'
 environment is the template's, resolved; an SQS dispatcher and a scheduler invoke the real handlers; one uvicorn
-server serves every HTTP route. State lives in a state folder and survives restarts.
+server serves every HTTP route. State lives in a state folder and survives restarts and crashes
+(``tooling.local.journal`` says how much a crash can lose).
 """
 
 from __future__ import annotations
@@ -17,23 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from shared import wiring
+from shared.logs import get_logger
+from tooling.local.journal import COMPACT_JOURNAL_BYTES, SYNC_SECONDS, Journal, Resources
 from tooling.local.template import Template, load_template
 
 LOCAL_REGION = "eu-central-1"
 TTL_SWEEP_SECONDS = 60.0
-WRITE_OPERATIONS = frozenset(
-    {
-        "PutItem",
-        "UpdateItem",
-        "DeleteItem",
-        "BatchWriteItem",
-        "TransactWriteItems",
-        "CreateSecret",
-        "PutSecretValue",
-        "UpdateSecret",
-        "DeleteSecret",
-    }
-)
+
+logger = get_logger("local")
 
 
 def free_port() -> int:
@@ -54,9 +47,10 @@ class StackOptions:
     stack_name: str = "gospubliki-local"
     retry_delay_seconds: int | None = None
     max_schedule_period_seconds: float | None = 60.0
-    snapshot_every_seconds: float = 5.0
+    snapshot_every_seconds: float = 600.0  # compaction of the journal into the snapshot, when something changed
     run_schedules: bool = True
     dispatch: bool = True
+    log_level: str | None = None  # the functions' POWERTOOLS_LOG_LEVEL (the template's LogLevel parameter)
 
 
 class LocalStack:
@@ -68,10 +62,11 @@ class LocalStack:
         self.template: Template
         self._moto: Any = None
         self._server: Any = None
+        self._gateway: Any = None
         self._server_thread: threading.Thread | None = None
-        self._snapshot_thread: threading.Thread | None = None
+        self._persistence_thread: threading.Thread | None = None
+        self._journal: Journal | None = None
         self._stopping = threading.Event()
-        self._dirty = threading.Event()
         self.restored = False
         self.base_url = f"http://{options.host}:{options.port}"
 
@@ -80,8 +75,9 @@ class LocalStack:
         """Start moto, provision from the template, restore state, start workers and the HTTP server."""
         from moto.server import ThreadedMotoServer
 
-        from tooling.local import keys, state
+        from tooling.local import keys, patches, state
 
+        patches.install()
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
         self.state_dir.mkdir(parents=True, exist_ok=True)
         moto_port = free_port()
@@ -90,13 +86,13 @@ class LocalStack:
         jwks_path = keys.ensure_keys(self.state_dir)
         self._configure_process(moto_port=moto_port, jwks_path=jwks_path)
 
-        self.template = load_template(
-            stack_name=self.options.stack_name,
-            region=LOCAL_REGION,
-            parameters={"JwtIssuer": keys.LOCAL_ISSUER, "JwtAudience": keys.LOCAL_AUDIENCE, "JwksUrl": ""},
-        )
+        parameters = {"JwtIssuer": keys.LOCAL_ISSUER, "JwtAudience": keys.LOCAL_AUDIENCE, "JwksUrl": ""}
+        if self.options.log_level:
+            parameters["LogLevel"] = self.options.log_level
+        self.template = load_template(stack_name=self.options.stack_name, region=LOCAL_REGION, parameters=parameters)
         state.provision(self.template)
         self.restored = state.restore(self.template, self.state_dir)
+        self._start_journal()
         for name, value in self.template.environment().items():
             os.environ[name] = value
         os.environ.pop("GOSPUBLIKI_AUTH_JWKS_URL", None)
@@ -112,9 +108,8 @@ class LocalStack:
         if self.options.run_schedules:
             self.scheduler.start()
         self._start_http()
-        self._watch_writes()
-        self._snapshot_thread = threading.Thread(target=self._snapshot_loop, name="snapshot", daemon=True)
-        self._snapshot_thread.start()
+        self._persistence_thread = threading.Thread(target=self._persistence_loop, name="persistence", daemon=True)
+        self._persistence_thread.start()
 
     def _configure_process(self, *, moto_port: int, jwks_path: Path) -> None:
         os.environ.update(
@@ -134,8 +129,9 @@ class LocalStack:
 
         from tooling.local.gateway import Gateway
 
+        self._gateway = Gateway(self)
         config = uvicorn.Config(
-            Gateway(self),
+            self._gateway,
             host=self.options.host,
             port=self.options.port,
             log_level="warning",
@@ -151,48 +147,59 @@ class LocalStack:
                 raise RuntimeError(f"HTTP server did not start on {self.base_url}")
             time.sleep(0.05)
 
-    def _watch_writes(self) -> None:
-        """Mark the state dirty on every write through this process's clients, so idle stacks never re-snapshot."""
-        from shared.aws import dynamodb, secrets
+    def _start_journal(self) -> None:
+        """Journal every change from now on. A restored state is compacted first: the previous run's journal is
+        folded into the snapshot, and restored queue messages got new ids, which that journal does not know."""
+        from tooling.local.patches import observer
+        from tooling.local.state import live_state
 
-        def mark_dirty(**kwargs: Any) -> None:
-            if kwargs["model"].name in WRITE_OPERATIONS:
-                self._dirty.set()
+        self._journal = Journal(self.state_dir, Resources.of(self.template))
+        observer.observe(self._journal)
+        if self.restored:
+            self._journal.compact(lambda: live_state(self.template))
 
-        dynamodb().meta.events.register("before-call.dynamodb", mark_dirty)
-        secrets().meta.events.register("before-call.secrets-manager", mark_dirty)
+    def _persistence_loop(self) -> None:
+        """Sync the journal every second, expire TTL items every minute, compact when due."""
+        from tooling.local.state import expire_ttl, live_state
 
-    def _snapshot_loop(self) -> None:
-        from tooling.local import state
-
-        last_expiry = time.monotonic()
-        while not self._stopping.wait(self.options.snapshot_every_seconds):
+        journal = self._journal
+        assert journal is not None, "started after the journal"
+        period = min(SYNC_SECONDS, self.options.snapshot_every_seconds)
+        last_expiry = last_compaction = time.monotonic()
+        while not self._stopping.wait(period):
             try:
-                if time.monotonic() - last_expiry >= TTL_SWEEP_SECONDS:
-                    last_expiry = time.monotonic()
-                    state.expire_ttl(self.template)
-                if self._dirty.is_set():
-                    self._dirty.clear()
-                    state.save(self.template, self.state_dir)
-            except Exception:  # a failed snapshot must not stop the stack; the next one retries
-                self._dirty.set()
+                journal.sync()
+                now = time.monotonic()
+                if now - last_expiry >= TTL_SWEEP_SECONDS:
+                    last_expiry = now
+                    expire_ttl(self.template)
+                due = now - last_compaction >= self.options.snapshot_every_seconds
+                if journal.dirty and (due or journal.size >= COMPACT_JOURNAL_BYTES):
+                    last_compaction = now
+                    journal.compact(lambda: live_state(self.template))
+            except Exception:  # a failed compaction must not stop the stack: the journal keeps everything
+                logger.exception("persistence upkeep failed; retrying")
                 time.sleep(1)
 
     def stop(self, *, save: bool = True) -> None:
-        """Stop workers and HTTP, save state (including queued messages) unless told not to, stop moto."""
-        from tooling.local import state
+        """Stop workers and HTTP, close the journal - every change, queued messages too, is in it already; ``save``
+        syncs it to disk first, ``save=False`` leaves it as a crash would - and stop moto."""
+        from tooling.local.patches import observer
 
         self._stopping.set()
-        if self._snapshot_thread:
-            self._snapshot_thread.join(timeout=10)
+        if self._persistence_thread:
+            self._persistence_thread.join(timeout=10)
         if self._server is not None:
             self._server.should_exit = True
         if self._server_thread:
             self._server_thread.join(timeout=10)
+        if self._gateway is not None:
+            self._gateway.close()
         self.scheduler.stop()
         self.dispatcher.stop()
-        if save:
-            state.save(self.template, self.state_dir, drain_queues=True)
+        observer.observe(None)
+        if self._journal is not None:
+            self._journal.close(sync=save)
         self._forget_in_memory_state()
         self._moto.stop()
 

@@ -1,23 +1,21 @@
-"""Provisioning from the template and state that survives restarts (the local stack's state folder).
+"""Provisioning from the template, and the local stack's state in moto: restored at start, read for snapshots.
 
-moto keeps everything in memory, so the stack writes tables, secrets and queued messages to
-``<state>/snapshot.json`` - tables and secrets every few seconds, queued messages on a clean stop - and loads them
-back on start. This is local tooling: it may Scan, the services never do.
+The state folder's files and their guarantees are ``tooling.local.journal``'s. Here moto is read and written in
+process (the stack embeds it): tables item by item under the DynamoDB lock of ``tooling.local.patches``, never by a
+Scan over HTTP, which would deep-copy every item. This is local tooling: the services never Scan.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
 
 from shared.aws import dynamodb, secrets, sqs
 from shared.dynamo import chunked
+from tooling.local.journal import Resources, State, load
 from tooling.local.template import Template
-
-SNAPSHOT_FILE = "snapshot.json"
 
 
 def table_exists(name: str) -> bool:
@@ -66,83 +64,55 @@ def provision(template: Template) -> None:
 
 def expire_ttl(template: Template) -> int:
     """Delete items whose TTL attribute is in the past, as DynamoDB would; the number deleted."""
-    client = dynamodb()
+    from tooling.local.patches import dynamodb as moto_dynamodb
+
+    resources = Resources.of(template)
     now = int(time.time())
     deleted = 0
     for props in template.tables().values():
-        ttl = props.get("TimeToLiveSpecification") or {}
-        attribute = ttl.get("AttributeName")
-        if not attribute:
-            continue
-        key_names = [k["AttributeName"] for k in props["KeySchema"]]
-        for page in client.get_paginator("scan").paginate(
-            TableName=props["TableName"],
-            FilterExpression="#ttl < :now",
-            ExpressionAttributeNames={"#ttl": attribute},
-            ExpressionAttributeValues={":now": {"N": str(now)}},
-        ):
-            for item in page.get("Items", []):
-                client.delete_item(TableName=props["TableName"], Key={k: item[k] for k in key_names})
-                deleted += 1
+        attribute = (props.get("TimeToLiveSpecification") or {}).get("AttributeName")
+        if attribute:
+            deleted += moto_dynamodb.expire_items(
+                resources.account_id, resources.region, props["TableName"], attribute, now
+            )
     return deleted
 
 
-def save(template: Template, state_dir: Path, *, drain_queues: bool = False) -> None:
-    """Write tables, secrets and (when ``drain_queues``) queued messages to the snapshot, atomically."""
-    client = dynamodb()
-    tables: dict[str, list[Any]] = {}
-    for props in template.tables().values():
-        items: list[Any] = []
-        for page in client.get_paginator("scan").paginate(TableName=props["TableName"]):
-            items.extend(page.get("Items", []))
-        tables[props["TableName"]] = items
-    stored_secrets = {}
-    secret_client = secrets()
-    for secrets_page in secret_client.get_paginator("list_secrets").paginate():
-        for entry in secrets_page.get("SecretList", []):
-            value = secret_client.get_secret_value(SecretId=entry["ARN"])
-            stored_secrets[entry["Name"]] = value.get("SecretString", "")
-    path = state_dir / SNAPSHOT_FILE
-    queues = _drain(template) if drain_queues else {}  # queued messages live in moto until a clean stop
-    snapshot = {"tables": tables, "secrets": stored_secrets, "queues": queues}
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(snapshot, ensure_ascii=False), encoding="utf-8")
-    os.replace(temporary, path)
+def live_state(template: Template) -> State:
+    """Everything the stack holds in moto now: its tables' items, the region's secrets, its queued messages."""
+    from tooling.local.patches import dynamodb as moto_dynamodb
+    from tooling.local.patches import secretsmanager as moto_secrets
+    from tooling.local.patches import sqs as moto_sqs
 
-
-def _drain(template: Template) -> dict[str, list[dict[str, Any]]]:
-    client = sqs()
-    drained: dict[str, list[dict[str, Any]]] = {}
-    for logical_id, url in template.queue_urls.items():
-        messages: list[dict[str, Any]] = []
-        while True:
-            batch = client.receive_message(
-                QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=600, MessageAttributeNames=["All"]
-            ).get("Messages", [])
-            if not batch:
-                break
-            messages.extend({"Body": m["Body"], "MessageAttributes": m.get("MessageAttributes", {})} for m in batch)
-        drained[logical_id] = messages
-    return drained
+    resources = Resources.of(template)
+    account, region = resources.account_id, resources.region
+    state = State(secrets=moto_secrets.secret_values(account, region))
+    for name, key_names in resources.tables.values():
+        state.put_items(name, moto_dynamodb.read_items(account, region, name), key_names)
+    for logical_id in resources.queues.values():
+        queue_name = template.resolve({"Fn::GetAtt": [logical_id, "QueueName"]})
+        messages = moto_sqs.queued_messages(account, region, queue_name)
+        state.queues[logical_id] = {message["Id"]: message for message in messages}
+    return state
 
 
 def restore(template: Template, state_dir: Path) -> bool:
-    """Load the snapshot into the fresh stack; False when there was none (a first start)."""
-    path = state_dir / SNAPSHOT_FILE
-    if not path.exists():
+    """Load the saved state (snapshot and journal) into the fresh stack; False when there was none (a first start)."""
+    from tooling.local.patches import dynamodb as moto_dynamodb
+
+    resources = Resources.of(template)
+    state = load(state_dir, resources)
+    if state is None:
         return False
-    snapshot = json.loads(path.read_text(encoding="utf-8"))
-    client = dynamodb()
-    for table_name, items in snapshot.get("tables", {}).items():
-        for chunk in chunked(items, 25):
-            client.batch_write_item(RequestItems={table_name: [{"PutRequest": {"Item": item}} for item in chunk]})
-    for name, value in snapshot.get("secrets", {}).items():
+    for table_name, items in state.tables.items():
+        moto_dynamodb.write_items(resources.account_id, resources.region, table_name, list(items.values()))
+    for name, value in state.secrets.items():
         secrets().create_secret(Name=name, SecretString=value)
-    for logical_id, messages in snapshot.get("queues", {}).items():
+    for logical_id, queued in state.queues.items():
         url = template.queue_urls.get(logical_id)
         if not url:
             continue
-        for chunk in chunked(messages, 10):
+        for chunk in chunked(list(queued.values()), 10):
             sqs().send_message_batch(
                 QueueUrl=url,
                 Entries=[
