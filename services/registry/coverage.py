@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import cast
 
-from services.registry.access import ensure_regional_reader, readable_scope, regions_in
+from services.registry.access import region_wide_scope, regions_in
 from services.registry.compliance import BUCKETS
 from services.registry.counters import PLATFORMS
 from services.registry.models import SPHERES, CoverageReport, CoverageStats, RegionCoverage
@@ -38,9 +38,8 @@ def _stats(counts: Counter[str]) -> CoverageStats:
 def coverage_report(
     *, repository: RegistryRepository, principal: Principal, region: str | None = None
 ) -> CoverageReport:
-    """Coverage per region and sphere, read from counters kept on write (BatchGetItem, no scans)."""
-    ensure_regional_reader(principal=principal)
-    scope = readable_scope(principal=principal, region=region)
+    """Coverage per region and sphere, read from counters kept on write (BatchGetItem, no scans); a region-wide read."""
+    scope = region_wide_scope(principal=principal, region=region)
     codes = regions_in(scope)
     counters = repository.coverage_counters(region_codes=codes, spheres=SPHERES)
     regions = []

@@ -7,22 +7,28 @@ importing an export, changes nothing and reports every row as ``unchanged``. ``d
 writes. Archiving an institution through import does not archive its pages (the API does).
 
 A new institution needs name, INN, OGRN, type and sphere; the level defaults to ``municipal`` when a municipality is
-given and to ``regional`` otherwise. A new page gets its platform from its link and the category ``card`` unless
-the row says otherwise.
+given and to ``regional`` otherwise; a founder (``parent_ogrn``) must be in the same region. A new page gets its
+platform from its link (or its link column) and the category ``card`` unless the row says otherwise.
+
+The report (and the dry run) lists the first ``REPORT_LIMIT`` problems and the first ``REPORT_LIMIT`` institutions
+and pages created or changed, each change as ``column: old → new``, with totals of both. A conflict names another
+institution's page only if the importer may read it.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import Any, Literal
 
 from services.registry import publishing, spreadsheet, validation
-from services.registry.access import ensure_institution_writer, region_code_of
+from services.registry.access import ensure_institution_writer, page_holder, region_code_of
 from services.registry.counters import with_page_change
+from services.registry.exporting import Cells, institution_cells, page_cells
 from services.registry.import_rows import Row, parse_row
-from services.registry.models import ImportProblem, ImportReport
+from services.registry.models import REPORT_LIMIT, ImportChange, ImportProblem, ImportReport
 from services.registry.pages import check_page_fields, finish_page, merge_checklist
 from services.registry.records import (
     InstitutionRecord,
@@ -36,7 +42,7 @@ from services.registry.records import (
     page_event,
 )
 from services.registry.repository import RegistryRepository
-from services.registry.spreadsheet import Problem
+from services.registry.spreadsheet import Problem, shown
 from shared.auth import Principal
 from shared.errors import InvalidInputError
 
@@ -70,22 +76,40 @@ class _Group:
 
 
 PageCandidate = tuple[_Group, Row, PageRecord | None, PageRecord]
+Target = Literal["institution", "page"]
+
+
+def _cell(value: Any) -> str:
+    return "—" if value is None else shown(str(value))
+
+
+def _differences(before: Cells, after: Cells, labels: Mapping[str, str]) -> list[str]:
+    """``column: old → new`` for each column whose value differs."""
+    changed = (column for column in spreadsheet.COLUMNS if before.get(column.field) != after.get(column.field))
+    return [
+        f"{labels.get(c.field, c.header)}: {_cell(before.get(c.field))} → {_cell(after.get(c.field))}" for c in changed
+    ]
 
 
 class _Importer:
     """One import run: rows -> plan (units) -> report."""
 
-    def __init__(self, *, repository: RegistryRepository, region_code: str, labels: Mapping[str, str]) -> None:
+    def __init__(
+        self, *, repository: RegistryRepository, principal: Principal, region_code: str, labels: Mapping[str, str]
+    ) -> None:
         self.repository = repository
+        self.principal = principal
         self.region_code = region_code
         self.labels = labels
         self.now = now_iso()
         self.problems: list[Problem] = []
         self.outcome: dict[int, str] = {}
         self.page_ids: dict[str, str] = {}
+        self.ogrns: dict[str, str] = {}  # institution id -> OGRN, of the file's institutions and founders
 
     def fail(self, row: Row, name: str, message: str) -> None:
-        self.problems.append(Problem(row.number, self.labels.get(name, name), message))
+        column = row.link_field if name == "url" else name
+        self.problems.append(Problem(row.number, self.labels.get(column, column), message))
         self.outcome.pop(row.number, None)
 
     def group(self, rows: list[Row]) -> list[_Group]:
@@ -110,10 +134,13 @@ class _Importer:
     def resolve_institutions(self, groups: list[_Group]) -> None:
         parent_ogrns = {row.parent_ogrn for g in groups for row in g.rows if row.parent_ogrn}
         ids = self.repository.ogrn_owners({g.ogrn for g in groups} | parent_ogrns)
-        stored = self.repository.get_institutions(ids[g.ogrn] for g in groups if g.ogrn in ids)
+        stored = self.repository.get_institutions(ids.values())
         new_ids = _stable_ids(
             {g.ogrn for g in groups if g.ogrn not in ids}, kind="ogrn", existing=self.repository.get_institutions
         )
+        self.ogrns = {institution_id: ogrn for ogrn, institution_id in (ids | new_ids).items()}
+        in_region = {ogrn: i for ogrn, i in ids.items() if i in stored and stored[i]["region_code"] == self.region_code}
+        founders = in_region | new_ids  # a founder is of the same region
         for group in groups:
             head = group.rows[0]
             if group.ogrn in ids:
@@ -148,10 +175,11 @@ class _Importer:
                     "updated_at": self.now,
                 }
             if head.parent_ogrn:
-                parent_id = ids.get(head.parent_ogrn) or new_ids.get(head.parent_ogrn)
+                parent_id = founders.get(head.parent_ogrn)
                 if parent_id is None or head.parent_ogrn == group.ogrn:
+                    message = f"no other institution with this OGRN in region {self.region_code} or the file"
                     for row in group.rows:
-                        self.fail(row, "parent_ogrn", "no other institution with this OGRN in the registry or the file")
+                        self.fail(row, "parent_ogrn", message)
                     group.rows = []
                     continue
                 fields["parent_id"] = parent_id
@@ -177,7 +205,8 @@ class _Importer:
             seen_urls[key] = row.number
             before = stored.get(owners[key]) if key in owners else None
             if before and before["institution_id"] != group.after["id"]:
-                self.fail(row, "url", f"registered for another institution (page {before['id']})")
+                held_by = page_holder(principal=self.principal, page=before)
+                self.fail(row, "url", f"registered for another institution ({held_by})")
                 continue
             try:
                 after = self.page_state(group.after, before, row)
@@ -223,13 +252,15 @@ class _Importer:
             if after.get("group_id") is not None and (before is None or before.get("group_id") != after["group_id"])
         }
         owners = self.repository.vk_group_owners(wanted)
+        holders = self.repository.get_pages(set(owners.values()) - {after["id"] for _, _, _, after in candidates})
         seen: dict[int, int] = {}
         for group, row, before, after in candidates:
             group_id = after.get("group_id")
             if group_id is not None:
                 owner = owners.get(group_id)
                 if owner is not None and owner != after["id"]:
-                    self.fail(row, "group_id", f"community {group_id} is already registered (page {owner})")
+                    held_by = page_holder(principal=self.principal, page=holders.get(owner))
+                    self.fail(row, "group_id", f"community {group_id} is already registered ({held_by})")
                     continue
                 if group_id in seen:
                     self.fail(row, "group_id", f"the same community as row {seen[group_id]}")
@@ -240,17 +271,54 @@ class _Importer:
             previous = self.outcome.get(row.number, "unchanged")
             self.outcome[row.number] = max(previous, change, key=_RANKS.index)
 
+    def applied(self, groups: list[_Group]) -> Iterator[tuple[_Group, InstitutionRecord]]:
+        """The groups the import writes (resolved, with a row that did not fail), each with its institution after."""
+        for group in groups:
+            if group.after is not None and any(row.number in self.outcome for row in group.rows):
+                yield group, group.after
+
+    def changes(self, groups: list[_Group]) -> tuple[list[ImportChange], int]:
+        """The first ``REPORT_LIMIT`` creations and changes by row (institution before page), and how many in all."""
+        found: list[tuple[int, int, Callable[[], ImportChange]]] = []
+        for group, institution in self.applied(groups):
+            head = group.rows[0].number
+            if group.before is None:
+                found.append((head, 0, partial(ImportChange, row=head, target="institution", action="created")))
+            elif institution != group.before:
+                found.append((head, 0, partial(self.institution_change, head, group.before, institution)))
+            for row, before, after in group.pages:
+                if before is None:
+                    found.append(
+                        (row.number, 1, partial(ImportChange, row=row.number, target="page", action="created"))
+                    )
+                elif after != before:
+                    cells = page_cells(before), page_cells(after)
+                    found.append((row.number, 1, partial(self.updated, row.number, "page", *cells)))
+        found.sort(key=lambda entry: entry[:2])
+        return [make() for _, _, make in found[:REPORT_LIMIT]], len(found)
+
+    def institution_change(self, row: int, before: InstitutionRecord, after: InstitutionRecord) -> ImportChange:
+        parents = (before.get("parent_id"), after.get("parent_id"))
+        missing = {parent for parent in parents if parent and parent not in self.ogrns}
+        self.ogrns.update({i: record["ogrn"] for i, record in self.repository.get_institutions(missing).items()})
+        cells = [
+            institution_cells(record, parent_ogrn=self.ogrns.get(record.get("parent_id") or ""))
+            for record in (before, after)
+        ]
+        return self.updated(row, "institution", *cells)
+
+    def updated(self, row: int, target: Target, before: Cells, after: Cells) -> ImportChange:
+        return ImportChange(row=row, target=target, action="updated", fields=_differences(before, after, self.labels))
+
     def units(self, groups: list[_Group]) -> list[Unit]:
         units: list[Unit] = []
-        for group in groups:
-            if group.after is None or not any(row.number in self.outcome for row in group.rows):
-                continue  # every row of this institution failed
+        for group, institution in self.applied(groups):
             changed_pages = [(row, b, a) for row, b, a in group.pages if b != a]
-            fields_changed = group.before is None or group.after != group.before
+            fields_changed = group.before is None or institution != group.before
             if not fields_changed and not changed_pages:
                 continue
             current = group.before
-            state = group.after
+            state = institution
             chunks = [changed_pages[i : i + PAGES_PER_UNIT] for i in range(0, len(changed_pages), PAGES_PER_UNIT)]
             for index, chunk in enumerate(chunks or [[]]):
                 after = state
@@ -288,9 +356,9 @@ def import_registry(
 ) -> ImportReport:
     """Upsert a region's institutions and pages from an XLSX or CSV file; report per row."""
     region_code = region_code_of(region)
-    ensure_institution_writer(principal=principal, region_code=region_code)
+    ensure_institution_writer(principal=principal, region_code=region_code, action="import a registry")
     table = spreadsheet.read_table(content, filename=filename)
-    importer = _Importer(repository=repository, region_code=region_code, labels=table.labels)
+    importer = _Importer(repository=repository, principal=principal, region_code=region_code, labels=table.labels)
     importer.problems.extend(table.problems)
     rows: list[Row] = []
     for number, values in table.rows:
@@ -306,6 +374,7 @@ def import_registry(
     for row in rows:
         if row.number not in failed_rows:
             importer.outcome.setdefault(row.number, "unchanged")
+    changes, changes_total = importer.changes(groups)
     if not dry_run:
         importer.apply(importer.units(groups))
     counts = {
@@ -317,5 +386,8 @@ def import_registry(
         rows=len(table.rows),
         **counts,
         skipped=len(table.rows) - sum(counts.values()),
-        errors=[ImportProblem(row=p.row, column=p.column, message=p.message) for p in problems],
+        errors=[ImportProblem(row=p.row, column=p.column, message=p.message) for p in problems[:REPORT_LIMIT]],
+        errors_total=len(problems),
+        changes=changes,
+        changes_total=changes_total,
     )

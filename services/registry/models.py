@@ -1,4 +1,8 @@
-"""Request and response models of the registry API (pydantic), with constrained types for registration numbers."""
+"""Request and response models of the registry API (pydantic).
+
+Request models carry the write rules (registration number checksums, lengths, VK id bounds); read models only the
+types, so a stored value that predates a rule, or was written around the API, never breaks a read or a list.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ from services.registry.compliance import BUCKETS
 from services.registry.records import Status
 from shared.events import PageCategory, Platform
 from shared.regions import UnknownRegionError, normalize_region_code
+from shared.vk_ids import VkId
 
 Level = Literal["federal", "regional", "municipal"]
 Kind = Literal[
@@ -47,6 +52,12 @@ def _as_text(value: Any) -> Any:
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
+def _not_a_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not true or false")
+    return value
+
+
 def _region(value: Any) -> str:
     try:
         return normalize_region_code(value)
@@ -54,14 +65,19 @@ def _region(value: Any) -> str:
         raise ValueError(str(error)) from None
 
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+Text = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), AfterValidator(validation.plain_text)
+]
+ScreenName = Annotated[str, StringConstraints(max_length=100), AfterValidator(validation.plain_text)]
 Inn = Annotated[str, BeforeValidator(_as_text), AfterValidator(validation.validate_inn)]
 Ogrn = Annotated[str, BeforeValidator(_as_text), AfterValidator(validation.validate_ogrn)]
 Kpp = Annotated[str, BeforeValidator(_as_text), AfterValidator(validation.validate_kpp)]
 Oktmo = Annotated[str, BeforeValidator(_as_text), AfterValidator(validation.validate_oktmo)]
 RegionCode = Annotated[str, BeforeValidator(_region)]
-Url = Annotated[str, StringConstraints(max_length=500), AfterValidator(validation.validate_url)]
-GroupId = Annotated[int, Field(gt=0, lt=10**12, description="VK community id (positive)")]
+Url = Annotated[str, AfterValidator(validation.validate_url)]
+PageUrl = Annotated[str, AfterValidator(validation.validate_page_url)]
+GroupId = Annotated[VkId, BeforeValidator(_not_a_bool), Field(description="VK community id (positive)")]
+ConfirmationCode = Annotated[str, BeforeValidator(validation.validate_confirmation_code)]
 Year = Annotated[int, Field(ge=2000, le=2100)]
 
 
@@ -100,6 +116,10 @@ class RegionSettings(RegistryModel):
 # ---------------------------------------------------------------- institutions
 
 
+PARENT_ID = "Founder (учредитель) institution id, of the same region"
+NO_PAGE_REASON = "Why no official page is kept (legal ground)"
+
+
 class InstitutionBase(RegistryModel):
     name: Text
     short_name: Text | None = None
@@ -110,10 +130,10 @@ class InstitutionBase(RegistryModel):
     level: Level
     kind: Kind
     spheres: Spheres
-    parent_id: str | None = Field(default=None, description="Founder (учредитель) institution id")
+    parent_id: str | None = Field(default=None, description=PARENT_ID)
     municipality: Text | None = None
     website: Url | None = None
-    no_page_reason: Text | None = Field(default=None, description="Why no official page is kept (legal ground)")
+    no_page_reason: Text | None = Field(default=None, description=NO_PAGE_REASON)
 
 
 class InstitutionCreate(InstitutionBase):
@@ -146,9 +166,24 @@ class InstitutionUpdate(RegistryModel):
         return value
 
 
-class InstitutionRead(InstitutionBase):
+class InstitutionRead(BaseModel):
+    """An institution as stored."""
+
     id: str
     region_code: str
+    name: str
+    short_name: str | None = None
+    inn: str
+    ogrn: str
+    kpp: str | None = None
+    oktmo: str | None = None
+    level: Level
+    kind: Kind
+    spheres: list[Sphere]
+    parent_id: str | None = Field(default=None, description=PARENT_ID)
+    municipality: str | None = None
+    website: str | None = None
+    no_page_reason: str | None = Field(default=None, description=NO_PAGE_REASON)
     status: Status
     page_count: int = Field(description="Active pages")
     created_at: datetime
@@ -204,7 +239,7 @@ class ChecklistUpdate(RegistryModel):
 class CallbackSettings(RegistryModel):
     """VK Callback API settings of a community: write-only, never returned."""
 
-    confirmation_code: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{1,64}$")]
+    confirmation_code: ConfirmationCode
     secret: Annotated[SecretStr, Field(min_length=16, max_length=50)]
     access_token: Annotated[SecretStr, Field(min_length=1, max_length=500)] | None = None
 
@@ -212,8 +247,8 @@ class CallbackSettings(RegistryModel):
 class PageBase(RegistryModel):
     platform: Platform = "vk"
     group_id: GroupId | None = None
-    screen_name: Annotated[str, StringConstraints(max_length=100)] | None = None
-    url: Url
+    screen_name: ScreenName | None = None
+    url: PageUrl
     category: PageCategory = "card"
     subscribers: Annotated[int, Field(ge=0)] | None = None
     quality_marks: list[Year] = Field(default_factory=list, description="Years the page got a quality mark")
@@ -229,8 +264,8 @@ class PageUpdate(RegistryModel):
 
     platform: Platform | None = None
     group_id: GroupId | None = None
-    screen_name: Annotated[str, StringConstraints(max_length=100)] | None = None
-    url: Url | None = None
+    screen_name: ScreenName | None = None
+    url: PageUrl | None = None
     category: PageCategory | None = None
     subscribers: Annotated[int, Field(ge=0)] | None = None
     quality_marks: list[Year] | None = None
@@ -245,10 +280,19 @@ class PageUpdate(RegistryModel):
         return value
 
 
-class PageRead(PageBase):
+class PageRead(BaseModel):
+    """A page as stored (callback secrets and the confirmation code are never part of it)."""
+
     id: str
     institution_id: str
     region_code: str
+    platform: Platform
+    group_id: int | None = Field(default=None, description="VK community id (positive)")
+    screen_name: str | None = None
+    url: str
+    category: PageCategory
+    subscribers: int | None = None
+    quality_marks: list[int] = Field(default_factory=list, description="Years the page got a quality mark")
     status: Status
     checklist: Checklist
     compliance_pct: int
@@ -269,10 +313,23 @@ class Listing(BaseModel, Generic[ItemT]):
     next_cursor: str | None = Field(default=None, description="Pass as `cursor` for the next page")
 
 
+REPORT_LIMIT = 100
+"""Problems and changes an import report lists (the first ones by row); the totals count them all."""
+
+
 class ImportProblem(BaseModel):
     row: int = Field(description="Row number as the spreadsheet shows it (1-based)")
     column: str | None = Field(default=None, description="Column header as in the file")
     message: str
+
+
+class ImportChange(BaseModel):
+    row: int = Field(description="Row number as the spreadsheet shows it (1-based)")
+    target: Literal["institution", "page"]
+    action: Literal["created", "updated"]
+    fields: list[str] = Field(
+        default_factory=list, description="Each changed column of an update as `column: old → new` (— for blank)"
+    )
 
 
 class ImportReport(BaseModel):
@@ -282,7 +339,12 @@ class ImportReport(BaseModel):
     updated: int
     unchanged: int
     skipped: int = Field(description="Rows not applied because of errors")
-    errors: list[ImportProblem]
+    errors: list[ImportProblem] = Field(description=f"The first {REPORT_LIMIT} problems, by row")
+    errors_total: int = Field(description="Problems found in the whole file")
+    changes: list[ImportChange] = Field(
+        description=f"The first {REPORT_LIMIT} institutions and pages the import creates or changes, by row"
+    )
+    changes_total: int = Field(description="Institutions and pages the import creates or changes")
 
 
 class CoverageStats(BaseModel):

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from services.registry.access import ensure_page_writer, readable_scope, regions_in
+from services.registry.access import ensure_page_writer, page_holder, readable_scope, regions_in
 from services.registry.callbacks import AccessTokenStore, with_callback
 from services.registry.compliance import CHECKLIST_ITEMS, compliance_pct
 from services.registry.counters import with_page_change
@@ -105,20 +105,26 @@ def load_page(*, repository: RegistryRepository, page_id: str) -> PageRecord:
     return record
 
 
-def _check_page_free(repository: RegistryRepository, record: PageRecord) -> None:
-    """409 naming the field whose guard another page holds."""
+def _check_page_free(repository: RegistryRepository, principal: Principal, record: PageRecord) -> None:
+    """409 naming the field whose guard another page holds (and that page, if the caller may read it)."""
     group_id = record.get("group_id")
     if group_id is not None:
         owner = repository.vk_group_owner(group_id)
         if owner and owner != record["id"]:
-            raise ConflictError(f"community {group_id} is already registered (page {owner})", field="group_id")
+            held_by = page_holder(principal=principal, page=repository.get_page(owner))
+            raise ConflictError(f"community {group_id} is already registered ({held_by})", field="group_id")
     owner = repository.url_owner(record["url_key"])
     if owner and owner != record["id"]:
-        raise ConflictError(f"already registered (page {owner})", field="url")
+        held_by = page_holder(principal=principal, page=repository.get_page(owner))
+        raise ConflictError(f"already registered ({held_by})", field="url")
 
 
 def _commit_page(
-    repository: RegistryRepository, institution: InstitutionRecord, before: PageRecord | None, after: PageRecord
+    repository: RegistryRepository,
+    principal: Principal,
+    institution: InstitutionRecord,
+    before: PageRecord | None,
+    after: PageRecord,
 ) -> None:
     institution_after = with_page_change(institution, before, after)
     if institution_after != institution:
@@ -130,7 +136,7 @@ def _commit_page(
         events=[page_event(after)],
     )
     if commit_and_publish(repository=repository, units=[unit]):
-        _check_page_free(repository, after)
+        _check_page_free(repository, principal, after)
         raise ConflictError("changed concurrently, retry")
 
 
@@ -167,10 +173,10 @@ def create_page(
         "updated_at": now,
     }
     record = finish_page(check_page_fields(values))
-    _check_page_free(repository, record)
+    _check_page_free(repository, principal, record)
     if data.callback:
         record = with_callback(record=record, settings=data.callback, tokens=tokens)
-    _commit_page(repository, institution, None, record)
+    _commit_page(repository, principal, institution, None, record)
     logger.info("page created", extra={"page_id": record["id"], "institution_id": institution_id})
     return page_read(record)
 
@@ -204,8 +210,8 @@ def update_page(*, repository: RegistryRepository, principal: Principal, page_id
     if after["status"] == "active" and institution["status"] != "active":
         raise ConflictError("the institution is archived", field="status")
     after = bump(after, at=now)
-    _check_page_free(repository, after)
-    _commit_page(repository, institution, before, after)
+    _check_page_free(repository, principal, after)
+    _commit_page(repository, principal, institution, before, after)
     return page_read(after)
 
 
@@ -222,7 +228,7 @@ def set_callback(
     ensure_page_writer(principal=principal, region_code=before["region_code"], institution_id=before["institution_id"])
     after = bump(with_callback(record=before, settings=data, tokens=tokens), at=now_iso())
     institution = load_institution(repository=repository, institution_id=before["institution_id"])
-    _commit_page(repository, institution, before, after)
+    _commit_page(repository, principal, institution, before, after)
     logger.info("callback settings rotated", extra={"page_id": page_id})
     return page_read(after)
 

@@ -6,6 +6,7 @@ rather than ``None`` (as DynamoDB stores them), so a stored record and a freshly
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from shared.events import (
 )
 
 PRODUCER = "registry"
+MAX_NAME_TERMS = 16  # words of a name that search finds it by
 Status = Literal["active", "archived"]
 INSTITUTION_FIELDS = (  # what the API and the spreadsheet describe an institution with
     "name",
@@ -74,7 +76,10 @@ class ChecklistEntry(TypedDict):
 
 
 class PageRecord(TypedDict):
-    """An official page of an institution, with its compliance checklist and VK callback settings (hashed)."""
+    """An official page of an institution, with its compliance checklist and VK callback settings (hashed).
+
+    ``archived_with_institution`` marks a page that archiving its institution archived (restoring it restores them).
+    """
 
     id: str
     institution_id: str
@@ -92,6 +97,7 @@ class PageRecord(TypedDict):
     revision: int
     created_at: str
     updated_at: str
+    archived_with_institution: NotRequired[bool]
     group_id: NotRequired[int]
     screen_name: NotRequired[str]
     subscribers: NotRequired[int]
@@ -160,6 +166,20 @@ def new_id() -> str:
 def name_key(name: str) -> str:
     """Lower-case, ``ё`` as ``е``, single spaces: what name-prefix filters compare."""
     return " ".join(name.lower().replace("ё", "е").split())[:200]
+
+
+_WORD = re.compile(r"[^\W_]+")
+
+
+def name_words(text: str) -> list[str]:
+    """Distinct words of a text in order, as ``name_key`` writes them; one-letter words are left out, numbers kept."""
+    words = (word for word in _WORD.findall(name_key(text)) if len(word) > 1 or word.isdigit())
+    return list(dict.fromkeys(words))
+
+
+def name_terms(name: str) -> list[str]:
+    """The words an institution is found by: the first ``MAX_NAME_TERMS`` words of its name."""
+    return name_words(name)[:MAX_NAME_TERMS]
 
 
 def _without_none(values: Mapping[str, Any]) -> dict[str, Any]:

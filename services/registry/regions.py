@@ -27,7 +27,7 @@ def put_region_settings(
 ) -> RegionSettings:
     """Replace a region's posting norms."""
     code = region_code_of(region_code)
-    ensure_institution_writer(principal=principal, region_code=code)
+    ensure_institution_writer(principal=principal, region_code=code, action="change region settings")
     norms = {**RegionSettings().posting_norms, **data.posting_norms}
     repository.put_region_settings({"region_code": code, "posting_norms": norms})
     return RegionSettings(posting_norms=norms)

@@ -1,12 +1,19 @@
 """Reading and writing registry spreadsheets (XLSX and CSV) with the columns regions actually use.
 
 One row is an institution and at most one of its pages; an institution with several pages takes several rows with
-the same OGRN, one without pages a row with the page columns blank. Headers are matched case-insensitively, ``ё`` as
+the same OGRN, one without pages a row with the page columns blank. Each platform's link has its own column (export
+writes a page's link in its platform's column; import also takes a link from a plain «Ссылка» column, and a link in
+another platform's column if the link itself says its platform). Headers are matched case-insensitively, ``ё`` as
 ``е``, punctuation ignored, in Russian or English (``COLUMNS``: the first name is what export writes). The header row
 may be anywhere in the first 30 rows and may span two rows with merged cells (e.g. «Страница ВК» over «Ссылка» and
 «Категория»); blank rows are skipped. A blank cell keeps the stored value on import.
 
-openpyxl is imported lazily: the API's cold start does not pay for it.
+Files are read as a stream within fixed limits (upload size, unpacked size, rows, columns): a file past one is
+refused with 413 before its rows are processed. Text that a spreadsheet program would run as a formula (starting
+with ``=``, ``+``, ``-``, ``@``, tab or CR) is written as text: a string cell in XLSX, a ``'`` mark in CSV that
+import takes off again, so exporting and importing a file changes nothing.
+
+openpyxl and zipfile are imported lazily: the API's cold start does not pay for them.
 """
 
 from __future__ import annotations
@@ -14,13 +21,37 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from itertools import chain, islice
 from typing import Any
+
+from shared.errors import DomainError
 
 HEADER_SCAN_ROWS = 30
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MAX_IMPORT_BYTES = 20 * 1024 * 1024
+MAX_UNPACKED_BYTES = 256 * 1024 * 1024
+"""What a workbook may unpack to; worksheets are read as a stream, row by row."""
+MAX_LOADED_BYTES = 32 * 1024 * 1024
+"""What the parts read whole (shared strings, styles, ...) may unpack to."""
+MAX_SHEET_ROWS = 20_000
+MAX_SHEET_COLUMNS = 100
+SHOWN_CHARACTERS = 60
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+TEXT_MARK = "'"
+"""Marks a CSV cell as text (as spreadsheet programs do); written before formula starts and before itself."""
+_MARKED_STARTS = (*FORMULA_STARTS, TEXT_MARK)
+
+
+class FileTooLargeError(DomainError):
+    """The upload, or a sheet in it, is larger than an import reads (413 naming ``file``)."""
+
+    status_code = 413
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field="file")
 
 
 @dataclass(frozen=True)
@@ -53,6 +84,29 @@ CHECKLIST_COLUMNS = (
     Column("comments_open", "Комментарии открыты", ("comments_open", "открытые комментарии")),
 )
 
+LINK_COLUMNS: dict[str, Column] = {
+    "vk": Column(
+        "vk_url", "Ссылка на страницу ВК", ("vk_url", "ссылка на страницу вконтакте", "ссылка вк", "страница вк ссылка")
+    ),
+    "ok": Column(
+        "ok_url",
+        "Ссылка на страницу ОК",
+        ("ok_url", "ссылка на страницу в одноклассниках", "ссылка ок", "страница ок ссылка"),
+    ),
+    "max": Column("max_url", "Ссылка на страницу MAX", ("max_url", "ссылка max", "страница max ссылка")),
+    "telegram": Column(
+        "telegram_url", "Ссылка на канал Telegram", ("telegram_url", "ссылка на telegram", "ссылка на телеграм")
+    ),
+}
+"""Each platform's link column, by platform."""
+
+ANY_LINK_COLUMN = Column(
+    "url",
+    "Ссылка на страницу",
+    ("page_url", "url", "ссылка на госпаблик", "ссылка", "страница ссылка", "адрес страницы"),
+)
+"""A link of any platform (import only: export writes each link in its platform's column)."""
+
 COLUMNS: tuple[Column, ...] = (
     Column(
         "name", "Наименование", ("name", "наименование учреждения", "полное наименование", "наименование организации")
@@ -76,21 +130,7 @@ COLUMNS: tuple[Column, ...] = (
         ("no_page_reason", "причина отсутствия страницы", "основание отсутствия страницы"),
     ),
     Column("platform", "Платформа", ("platform", "соцсеть", "социальная сеть")),
-    Column(
-        "url",
-        "Ссылка на страницу ВК",
-        (
-            "page_url",
-            "url",
-            "ссылка на страницу",
-            "ссылка на страницу вконтакте",
-            "ссылка на госпаблик",
-            "ссылка",
-            "страница вк ссылка",
-            "страница ссылка",
-            "адрес страницы",
-        ),
-    ),
+    *LINK_COLUMNS.values(),
     Column("group_id", "ID сообщества", ("group_id", "id группы", "id сообщества вк", "идентификатор сообщества")),
     Column("screen_name", "Короткое имя", ("screen_name", "короткий адрес")),
     Column("category", "Категория", ("category", "категория страницы", "страница вк категория", "страница категория")),
@@ -100,6 +140,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("page_status", "Статус страницы", ("page_status",)),
     Column("compliance_pct", "Соответствие, %", ("compliance_pct", "соответствие"), export_only=True),
 )
+"""The columns export writes, in order."""
 
 # Values as written in Russian sheets (first one is what export writes) -> codes.
 LEVELS: dict[str, tuple[str, ...]] = {
@@ -147,6 +188,7 @@ STATUSES: dict[str, tuple[str, ...]] = {
 YES = {"да", "yes", "true", "1", "+", "есть", "y", "д"}
 NO = {"нет", "no", "false", "0", "-", "n", "н"}
 _NON_WORD = re.compile(r"[^\w%]+|_")
+_ILLEGAL_XLSX_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def normalize(text: str) -> str:
@@ -155,7 +197,7 @@ def normalize(text: str) -> str:
 
 
 _HEADERS: dict[str, Column] = {}
-for _column in COLUMNS:
+for _column in (*COLUMNS, ANY_LINK_COLUMN):
     for _name in (_column.header, _column.field, *_column.aliases):
         _HEADERS.setdefault(normalize(_name), _column)
 
@@ -184,7 +226,7 @@ class Problem:
 
 @dataclass
 class Table:
-    """Data rows read from a file: ``{field: cell value}`` by row number, plus the file's header labels."""
+    """Data rows read from a file (``{field: cell value}`` by row number, blank cells left out) and its headers."""
 
     rows: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)
@@ -205,14 +247,30 @@ def cell_text(value: Any) -> str | None:
     return text or None
 
 
+def shown(text: str) -> str:
+    """Text as a message quotes it: single-spaced, cut to ``SHOWN_CHARACTERS`` with an ellipsis."""
+    single = " ".join(text.split())
+    return single if len(single) <= SHOWN_CHARACTERS else f"{single[: SHOWN_CHARACTERS - 1]}…"
+
+
+def _spread(row: Sequence[Any]) -> list[str | None]:
+    """A row's labels, a blank cell taking the label on its left (how a cell merged across columns reads)."""
+    labels: list[str | None] = []
+    last: str | None = None
+    for value in row:
+        last = cell_text(value) or last
+        labels.append(last)
+    return labels
+
+
 def _match_header(grid: Sequence[Sequence[Any]], index: int) -> dict[int, tuple[Column, str]]:
     row = grid[index]
-    above = grid[index - 1] if index > 0 else []
+    above = _spread(grid[index - 1]) if index > 0 else []
     matched: dict[int, tuple[Column, str]] = {}
     used: set[str] = set()
     for position, value in enumerate(row):
         text = cell_text(value)
-        upper = cell_text(above[position]) if position < len(above) else None
+        upper = above[position] if position < len(above) else None
         candidates = [
             c for c in (text, f"{upper} {text}" if upper and text else None, upper if not text else None) if c
         ]
@@ -225,44 +283,81 @@ def _match_header(grid: Sequence[Sequence[Any]], index: int) -> dict[int, tuple[
     return matched
 
 
-def _read_grid(grid: Sequence[Sequence[Any]], *, first_row_number: int = 1) -> Table:
+def _bounded(rows: Iterable[Sequence[Any]]) -> Iterator[tuple[Any, ...]]:
+    """The rows without trailing blank cells; 413 past ``MAX_SHEET_ROWS`` rows or ``MAX_SHEET_COLUMNS`` columns."""
+    for number, row in enumerate(rows, start=1):
+        if number > MAX_SHEET_ROWS:
+            raise FileTooLargeError(f"more than {MAX_SHEET_ROWS} rows: split the file")
+        width = len(row)
+        while width and row[width - 1] in (None, ""):
+            width -= 1
+        if width > MAX_SHEET_COLUMNS:
+            raise FileTooLargeError(f"row {number} has more than {MAX_SHEET_COLUMNS} columns")
+        yield tuple(row[:width])
+
+
+def _read_rows(rows: Iterable[Sequence[Any]]) -> Table:
+    """The header row found in the first rows, then every non-blank row below it (read only if a header is found)."""
     table = Table()
+    stream = _bounded(rows)
+    head = list(islice(stream, HEADER_SCAN_ROWS))
     best_index, best = -1, dict[int, tuple[Column, str]]()
-    for index in range(min(HEADER_SCAN_ROWS, len(grid))):
-        matched = _match_header(grid, index)
+    for index in range(len(head)):
+        matched = _match_header(head, index)
         fields = {column.field for column, _ in matched.values()}
         if len(matched) > len(best) and {"name", "ogrn"} & fields:
             best_index, best = index, matched
     if len(best) < 2:
-        table.problems.append(
-            Problem(first_row_number, None, "no header row found: expected columns such as Наименование, ИНН, ОГРН")
-        )
+        table.problems.append(Problem(1, None, "no header row found: expected columns such as Наименование, ИНН, ОГРН"))
         return table
-    table.labels = {column.field: label for column, label in best.values()}
+    table.labels = {column.field: shown(label) for column, label in best.values()}
     for required, header in (("name", "Наименование"), ("inn", "ИНН"), ("ogrn", "ОГРН")):
         if required not in table.labels:
-            table.problems.append(Problem(best_index + first_row_number, header, "required column is missing"))
+            table.problems.append(Problem(best_index + 1, header, "required column is missing"))
     if table.problems:
         return table
     columns = [(position, column.field) for position, (column, _) in best.items() if not column.export_only]
-    for index in range(best_index + 1, len(grid)):
-        row = grid[index]
+    for number, row in enumerate(chain(head[best_index + 1 :], stream), start=best_index + 2):
         values = {name: row[position] for position, name in columns if position < len(row)}
         if any(cell_text(value) is not None for value in values.values()):
-            table.rows.append((index + first_row_number, values))
+            table.rows.append((number, {name: value for name, value in values.items() if value is not None}))
     return table
 
 
-def _unmerge(sheet: Any) -> None:
-    """Give every cell of a merged range its top-left value (header rows only need it)."""
-    for merged in list(sheet.merged_cells.ranges):
-        if merged.min_row > HEADER_SCAN_ROWS:
-            continue
-        value = sheet.cell(merged.min_row, merged.min_col).value
-        sheet.unmerge_cells(str(merged))
-        for row in range(merged.min_row, merged.max_row + 1):
-            for col in range(merged.min_col, merged.max_col + 1):
-                sheet.cell(row, col).value = value
+def _check_archive(content: bytes) -> None:
+    """413 for a workbook that would unpack past the limits (by the sizes its archive declares, before unpacking)."""
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        members = archive.infolist()
+    unpacked = sum(member.file_size for member in members)
+    loaded = sum(member.file_size for member in members if not member.filename.startswith("xl/worksheets/"))
+    if unpacked > MAX_UNPACKED_BYTES or loaded > MAX_LOADED_BYTES:
+        raise FileTooLargeError(
+            f"the workbook unpacks to more than {MAX_UNPACKED_BYTES // 2**20} MB, or more than "
+            f"{MAX_LOADED_BYTES // 2**20} MB besides its sheets"
+        )
+
+
+def _check_dimension(sheet: Any) -> None:
+    """413 for a sheet whose declared size is past the limits, before any of its rows is read."""
+    rows, columns = sheet.max_row or 0, sheet.max_column or 0
+    if rows > MAX_SHEET_ROWS or columns > MAX_SHEET_COLUMNS:
+        raise FileTooLargeError(
+            f"sheet «{shown(sheet.title)}» spans {rows} rows and {columns} columns; at most {MAX_SHEET_ROWS} rows "
+            f"and {MAX_SHEET_COLUMNS} columns are read: delete what lies below or right of the data"
+        )
+
+
+def _first_table(sheets: Iterable[Any]) -> Table:
+    result = Table(problems=[Problem(1, None, "the workbook has no worksheets")])
+    for sheet in sheets:
+        _check_dimension(sheet)
+        sheet.reset_dimensions()  # a declared size smaller than the data would hide rows: read what is there
+        result = _read_rows(sheet.iter_rows(values_only=True))
+        if result.rows or len(result.labels) >= 2:
+            return result
+    return result
 
 
 def read_xlsx(content: bytes) -> Table:
@@ -270,16 +365,20 @@ def read_xlsx(content: bytes) -> Table:
     from openpyxl import load_workbook
 
     try:
-        workbook = load_workbook(io.BytesIO(content), data_only=True)
+        _check_archive(content)
+        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True, keep_links=False)
+        try:
+            return _first_table(workbook.worksheets)
+        finally:
+            workbook.close()
+    except FileTooLargeError:
+        raise
     except Exception as error:  # any parse failure of a user file is a user error
         return Table(problems=[Problem(1, None, f"not a readable XLSX file: {type(error).__name__}")])
-    result = Table(problems=[Problem(1, None, "the workbook has no worksheets")])
-    for sheet in workbook.worksheets:
-        _unmerge(sheet)
-        result = _read_grid([list(row) for row in sheet.iter_rows(values_only=True)])
-        if result.rows or len(result.labels) >= 2:
-            return result
-    return result
+
+
+def _without_text_mark(value: str) -> str:
+    return value[1:] if value[:1] == TEXT_MARK and value[1:2] in _MARKED_STARTS else value
 
 
 def read_csv(content: bytes) -> Table:
@@ -288,27 +387,46 @@ def read_csv(content: bytes) -> Table:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = content.decode("cp1251", errors="replace")
-    sample = text[:8192]
-    delimiter = max(";,\t", key=sample.count)
-    return _read_grid(list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)))
+    delimiter = max(";,\t", key=text[:8192].count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        return _read_rows([_without_text_mark(value) for value in row] for row in reader)
+    except csv.Error as error:
+        return Table(problems=[Problem(reader.line_num, None, f"not a readable CSV file: {error}")])
 
 
 def read_table(content: bytes, *, filename: str | None = None) -> Table:
-    """Rows of an XLSX (detected by content) or CSV file."""
+    """Rows of an XLSX (detected by content) or CSV file; 413 for a file past the limits."""
+    if len(content) > MAX_IMPORT_BYTES:
+        raise FileTooLargeError(f"larger than {MAX_IMPORT_BYTES // 2**20} MB")
     if content[:4] == b"PK\x03\x04" or (filename or "").lower().endswith(".xlsx"):
         return read_xlsx(content)
     return read_csv(content)
 
 
+def _runs_as_formula(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(FORMULA_STARTS)
+
+
 def write_xlsx(rows: Iterable[Sequence[Any]]) -> bytes:
-    """An XLSX workbook with the export header row and ``rows``."""
+    """An XLSX workbook with the export header row and ``rows``; text is written as string cells."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("Реестр")
     sheet.append([column.header for column in COLUMNS])
+
+    def cell(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        result = WriteOnlyCell(sheet, value=_ILLEGAL_XLSX_CHARACTERS.sub("", value))
+        if _runs_as_formula(value):
+            result.data_type = "s"
+        return result
+
     for row in rows:
-        sheet.append(list(row))
+        sheet.append([cell(value) for value in row])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
@@ -316,8 +434,14 @@ def write_xlsx(rows: Iterable[Sequence[Any]]) -> bytes:
 
 def write_csv(rows: Iterable[Sequence[Any]]) -> bytes:
     """A ``;``-separated UTF-8 CSV (with BOM, as Excel expects) with the export header row and ``rows``."""
+
+    def cell(value: Any) -> Any:
+        if value is None:
+            return ""
+        return f"{TEXT_MARK}{value}" if isinstance(value, str) and value.startswith(_MARKED_STARTS) else value
+
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
     writer.writerow([column.header for column in COLUMNS])
-    writer.writerows(["" if value is None else value for value in row] for row in rows)
+    writer.writerows([cell(value) for value in row] for row in rows)
     return buffer.getvalue().encode("utf-8-sig")

@@ -1,4 +1,4 @@
-"""Checks of Russian registration numbers (INN, OGRN, KPP, OKTMO) and page URLs.
+"""Checks of Russian registration numbers (INN, OGRN, KPP, OKTMO), page URLs and VK callback confirmation codes.
 
 Each ``validate_*`` returns the normalised value or raises ``ValueError`` with a short reason that the API shows
 after the field name (``ogrn: checksum mismatch``). python-stdnum is imported lazily (only ``stdnum.ru.inn`` and
@@ -8,16 +8,29 @@ after the field name (``ogrn: checksum mismatch``). python-stdnum is imported la
 from __future__ import annotations
 
 import re
+import unicodedata
 from urllib.parse import urlsplit
 
+from shared.vk_ids import MAX_VK_ID, parse_vk_id
+
 KPP_PATTERN = re.compile(r"^\d{4}[\dA-Z]{2}\d{3}$")
+MAX_URL_LENGTH = 500
 _SEPARATORS = re.compile(r"[\s\-]+")
 _VK_NUMERIC_PATH = re.compile(r"^(?:club|public|event)(\d+)$")
+_CONFIRMATION_CODE = re.compile(r"[A-Za-z0-9]{4,32}")
 PLATFORM_HOSTS = {"vk.com": "vk", "vk.ru": "vk", "ok.ru": "ok", "max.ru": "max", "t.me": "telegram"}
 
 
 def _compact(value: str) -> str:
     return _SEPARATORS.sub("", value.strip())
+
+
+def plain_text(value: str) -> str:
+    """Text with each run of whitespace (line breaks, tabs) as one space, none at the ends; no control characters."""
+    text = " ".join(value.split())
+    if any(unicodedata.category(char) == "Cc" for char in text):
+        raise ValueError("must not contain control characters")
+    return text
 
 
 def validate_inn(value: str) -> str:
@@ -79,14 +92,40 @@ def validate_oktmo(value: str) -> str:
 
 
 def validate_url(value: str) -> str:
-    """An http(s) URL; a bare ``vk.com/...`` gets ``https://``."""
+    """An http(s) URL of at most ``MAX_URL_LENGTH`` characters; a bare ``vk.com/...`` gets ``https://``."""
     text = value.strip()
     if "://" not in text:
         text = f"https://{text}"
+    if len(text) > MAX_URL_LENGTH:
+        raise ValueError(f"must have at most {MAX_URL_LENGTH} characters")
     parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or "." not in parts.netloc or " " in text:
+    if (
+        parts.scheme not in ("http", "https")
+        or "." not in parts.netloc
+        or any(char.isspace() or not char.isprintable() for char in text)
+    ):
         raise ValueError("must be an http(s) link")
     return text
+
+
+def validate_page_url(value: str) -> str:
+    """A page link (``validate_url``); a ``vk.com/club123`` link must name a community id VK can have."""
+    text = validate_url(value)
+    if _vk_community_digits(text) is not None and vk_group_id_of(text) is None:
+        raise ValueError(f"the community id in the link must be a number from 1 to {MAX_VK_ID}")
+    return text
+
+
+def validate_confirmation_code(value: object) -> object:
+    """The string VK asks the server to answer with: 4-32 Latin letters and digits (VK's are like ``1a2b3c4d``).
+
+    Whitespace is refused rather than stripped, and so are the words VK reads as commands in that answer.
+    """
+    if not isinstance(value, str) or not _CONFIRMATION_CODE.fullmatch(value):
+        raise ValueError("must be the code VK shows for the server: 4 to 32 Latin letters and digits, e.g. 1a2b3c4d")
+    if value.lower() == "remove" or value.lower().startswith("version"):
+        raise ValueError("is a word VK reads as a command, not a confirmation code")
+    return value
 
 
 def url_key(url: str) -> str:
@@ -102,10 +141,15 @@ def platform_of(url: str) -> str | None:
     return PLATFORM_HOSTS.get(host)
 
 
-def vk_group_id_of(url: str) -> int | None:
-    """The community id in a ``vk.com/club123`` / ``public123`` link (screen-name links have none)."""
+def _vk_community_digits(url: str) -> str | None:
     key = url_key(url)
     if platform_of(url) != "vk" or "/" not in key:
         return None
     match = _VK_NUMERIC_PATH.match(key.split("/", 1)[1])
-    return int(match.group(1)) if match else None
+    return match.group(1) if match else None
+
+
+def vk_group_id_of(url: str) -> int | None:
+    """The community id of a ``vk.com/club123`` / ``public123`` link (``None``: a screen name, or out of range)."""
+    digits = _vk_community_digits(url)
+    return parse_vk_id(digits) if digits is not None else None

@@ -31,17 +31,18 @@ from services.registry.models import (
     Status,
 )
 from services.registry.repository import RegistryRepository
-from services.registry.spreadsheet import XLSX_MEDIA_TYPE
-from shared.errors import InvalidInputError
-from shared.web import CurrentPrincipal
-
-MAX_IMPORT_BYTES = 20 * 1024 * 1024
+from services.registry.spreadsheet import MAX_IMPORT_BYTES, XLSX_MEDIA_TYPE
+from shared.web import CurrentPrincipal, ErrorBody
 
 Repository = Annotated[RegistryRepository, Depends(bootstrap.repository)]
 AccessTokens = Annotated[AccessTokenStore, Depends(bootstrap.access_tokens)]
 Limit = Annotated[int, Query(ge=1, le=500)]
 Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page")]
 Region = Annotated[str | None, Query(description="2-digit region code (default: your region, all for federal admins)")]
+NAME_SEARCH = (
+    "Words of the name in any order, case-insensitive, ё = е: each must begin a word of the name (a number must be "
+    "one of its numbers), so `школа 5` finds «МБОУ «Средняя общеобразовательная школа № 5»»"
+)
 
 router = APIRouter(prefix="/registry", tags=["registry"])
 
@@ -83,20 +84,22 @@ def list_institutions(
     level: Level | None = None,
     status: Status | None = None,
     has_pages: bool | None = None,
-    name: Annotated[str | None, Query(description="Name prefix, case-insensitive")] = None,
+    name: Annotated[str | None, Query(max_length=500, description=NAME_SEARCH)] = None,
     parent_id: str | None = None,
+    municipality: Annotated[str | None, Query(max_length=500, description="Case-insensitive, ё = е")] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Listing[InstitutionRead]:
-    """Institutions in your scope, by name."""
+    """Institutions in your scope, by name; a page may hold fewer than `limit` items while `next_cursor` is set."""
     where = InstitutionFilter(
         kind=kind,
         sphere=sphere,
         level=level,
         status=status,
         has_pages=has_pages,
-        name_prefix=name,
+        name=name,
         parent_id=parent_id,
+        municipality=municipality,
     )
     return institutions.list_institutions(
         repository=repository, principal=principal, where=where, region=region, limit=limit, cursor=cursor
@@ -143,7 +146,7 @@ def list_pages(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Listing[PageRead]:
-    """Pages in your scope."""
+    """Pages in your scope; a page may hold fewer than `limit` items while `next_cursor` is set."""
     where = PageFilter(
         platform=platform, category=category, status=status, compliance_below=compliance_below, gov_mark=gov_mark
     )
@@ -178,7 +181,11 @@ def set_callback(
     return pages.set_callback(repository=repository, tokens=tokens, principal=principal, page_id=page_id, data=data)
 
 
-@router.post("/import", response_model=ImportReport)
+@router.post(
+    "/import",
+    response_model=ImportReport,
+    responses={413: {"model": ErrorBody, "description": "The file, or a sheet in it, is past the import limits"}},
+)
 def import_registry(
     principal: CurrentPrincipal,
     repository: Repository,
@@ -186,10 +193,8 @@ def import_registry(
     file: Annotated[UploadFile, File(description="XLSX or CSV; see the column list in the service docs")],
     dry_run: bool = False,
 ) -> ImportReport:
-    """Upsert institutions and pages from a spreadsheet (by OGRN and page link); report per row."""
-    content = file.file.read(MAX_IMPORT_BYTES + 1)
-    if len(content) > MAX_IMPORT_BYTES:
-        raise InvalidInputError(f"larger than {MAX_IMPORT_BYTES // 1024 // 1024} MB", field="file")
+    """Upsert institutions and pages from a spreadsheet (by OGRN and page link); report per row and change."""
+    content = file.file.read(MAX_IMPORT_BYTES + 1)  # a byte past the limit is enough for the service to refuse it
     from services.registry import importing  # spreadsheet code loads on first use, not at cold start
 
     return importing.import_registry(

@@ -102,12 +102,12 @@ def test_page_rules(
     assert ok_page.status_code == 201
     no_group = client.post(
         url,
-        json={"url": "https://vk.com/school5", "callback": {"confirmation_code": "abc", "secret": "s" * 16}},
+        json={"url": "https://vk.com/school5", "callback": {"confirmation_code": "1a2b3c4d", "secret": "s" * 16}},
         headers=federal,
     )
     assert no_group.status_code == 422 and no_group.json()["detail"][0]["field"] == "group_id"
     short_secret = client.post(
-        url, json={**page_payload(), "callback": {"confirmation_code": "a", "secret": "x"}}, headers=federal
+        url, json={**page_payload(), "callback": {"confirmation_code": "1a2b3c4d", "secret": "x"}}, headers=federal
     )
     assert short_secret.status_code == 422 and short_secret.json()["message"].startswith("callback.secret")
     bad_widgets = client.post(url, json={**page_payload(), "checklist": {"pos_widgets": 3}}, headers=federal)

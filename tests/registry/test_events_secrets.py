@@ -141,7 +141,7 @@ def test_callback_only_for_vk(
         headers=federal,
     ).json()
     response = client.put(
-        f"/registry/pages/{page['id']}/callback", json={"confirmation_code": "abc", "secret": SECRET}, headers=federal
+        f"/registry/pages/{page['id']}/callback", json={"confirmation_code": CODE, "secret": SECRET}, headers=federal
     )
     assert (
         response.status_code == 422 and response.json()["message"] == "callback: only VK pages have callback settings"

@@ -119,8 +119,8 @@ def test_the_listing_query_and_the_in_memory_filter_agree() -> None:
         InstitutionFilter(status="archived"),
         InstitutionFilter(has_pages=True),
         InstitutionFilter(has_pages=False),
-        InstitutionFilter(name_prefix="  ЕЛОЧ"),
-        InstitutionFilter(status="active", name_prefix="бол"),
+        InstitutionFilter(name="  ЕЛОЧ"),
+        InstitutionFilter(status="active", name="бол"),
         InstitutionFilter(parent_id=parent["id"]),
     ]
     for where in filters:
