@@ -2,7 +2,8 @@
 
 Each handler returns the activity the metrics service should count (or ``None``); the ingest worker publishes
 activities in one batch per invocation. Activity ids are deterministic (natural key or ``group_id:event_id``),
-so a re-published activity is counted once.
+so a re-published activity is counted once. An event whose payload does not fit (``UnusableEvent``) is recorded
+as rejected with the reason by ``handle_event``, before any effect, and never retried.
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ from datetime import datetime
 
 from services.appeals import bootstrap, service
 from services.appeals.models import AppealReply, AppealSource
-from services.appeals.queued import QueuedEvent
-from services.appeals.repository import PageRef
+from services.appeals.queued import QueuedEvent, UnusableEvent
+from services.appeals.repository import AttachmentRecord, PageRef
 from services.appeals.service import CommunityReply, NewAppeal
 from services.appeals.vk import (
     COMMENT_FAMILIES,
     CommentFamily,
     CommentRef,
+    VkAttachment,
     VkComment,
     VkCommentDelete,
     VkLike,
@@ -28,7 +30,8 @@ from services.appeals.vk import (
     comment_ref,
     dialog_thread,
     message_key,
-    parse_message_new,
+    parse,
+    parse_message,
     stable_id,
     vk_time,
 )
@@ -62,8 +65,23 @@ def _event_activity(event: QueuedEvent, page: PageRef, kind: ActivityKind, at: d
     return _activity(page=page, kind=kind, activity_id=f"vk:{page.group_id}:{event.event_id}", occurred_at=at)
 
 
+def _attachments(attachments: list[VkAttachment]) -> list[AttachmentRecord]:
+    """What an appeal keeps of VK attachments: type, public ids and link (no access keys, sizes or geo)."""
+    kept: list[AttachmentRecord] = []
+    for attachment in attachments:
+        record: AttachmentRecord = {"type": attachment.type}
+        if attachment.owner_id is not None:
+            record["owner_id"] = attachment.owner_id
+        if attachment.id is not None:
+            record["id"] = attachment.id
+        if attachment.link is not None:
+            record["url"] = attachment.link
+        kept.append(record)
+    return kept
+
+
 def _comment_appeal(event: QueuedEvent) -> tuple[VkComment, CommentRef, NewAppeal]:
-    comment = VkComment.model_validate(event.object)
+    comment = parse(VkComment, event.object)
     ref = comment_ref(_family(event), comment, group_id=event.group_id)
     source = AppealSource.model_validate(
         {
@@ -83,6 +101,7 @@ def _comment_appeal(event: QueuedEvent) -> tuple[VkComment, CommentRef, NewAppea
         author_id=comment.from_id,
         text=comment.text,
         date=comment.date,
+        attachments=_attachments(comment.attachments),
     )
     return comment, ref, appeal
 
@@ -144,7 +163,7 @@ def on_comment_restore(event: QueuedEvent, page: PageRef) -> None:
 
 def on_comment_delete(event: QueuedEvent, page: PageRef) -> None:
     """A comment was deleted by its author or by the community."""
-    deleted = VkCommentDelete.model_validate(event.object)
+    deleted = parse(VkCommentDelete, event.object)
     ref = comment_ref(_family(event), deleted, group_id=event.group_id)
     service.delete_appeal(
         repository=bootstrap.repository(),
@@ -157,16 +176,15 @@ def on_comment_delete(event: QueuedEvent, page: PageRef) -> None:
     )
 
 
-def on_message_new(event: QueuedEvent, page: PageRef) -> ActivityRecorded | None:
-    """A citizen's incoming message becomes an appeal (both ``message_new`` shapes)."""
-    message = parse_message_new(event.object)
+def _citizen_message(event: QueuedEvent) -> NewAppeal | None:
+    """A citizen's incoming message as an appeal (``None`` for the community's own or another community's)."""
+    message = parse_message(event.object)
     if message.out or message.from_id <= 0:
         return None
-    key = message_key(
-        group_id=event.group_id, peer_id=message.peer_id, conversation_message_id=message.conversation_message_id
-    )
-    appeal = NewAppeal(
-        natural_key=key,
+    return NewAppeal(
+        natural_key=message_key(
+            group_id=event.group_id, peer_id=message.peer_id, conversation_message_id=message.conversation_message_id
+        ),
         thread=dialog_thread(group_id=event.group_id, peer_id=message.peer_id),
         root=None,
         source=AppealSource(
@@ -178,16 +196,40 @@ def on_message_new(event: QueuedEvent, page: PageRef) -> ActivityRecorded | None
         author_id=message.from_id,
         text=message.text,
         date=message.date,
+        attachments=_attachments(message.attachments),
     )
+
+
+def on_message_new(event: QueuedEvent, page: PageRef) -> ActivityRecorded | None:
+    """A citizen's incoming message becomes an appeal (both ``message_new`` shapes)."""
+    appeal = _citizen_message(event)
+    if appeal is None:
+        return None
     service.record_appeal(
         repository=bootstrap.repository(), page=page, appeal=appeal, event_id=event.event_id, event_type=event.type
     )
-    return _activity(page=page, kind="message", activity_id=f"vk:{key}", occurred_at=vk_time(message.date))
+    return _activity(
+        page=page, kind="message", activity_id=f"vk:{appeal.natural_key}", occurred_at=vk_time(appeal.date)
+    )
+
+
+def on_message_edit(event: QueuedEvent, page: PageRef) -> None:
+    """A citizen edited a message: new text and attachments, old versions kept (an unseen one becomes an appeal)."""
+    appeal = _citizen_message(event)
+    if appeal is not None:
+        service.edit_appeal(
+            repository=bootstrap.repository(),
+            page=page,
+            appeal=appeal,
+            event_id=event.event_id,
+            event_type=event.type,
+            edited_at=event.received_at,
+        )
 
 
 def on_message_reply(event: QueuedEvent, page: PageRef) -> None:
     """The community's outgoing message answers the earliest unanswered appeal of the dialog."""
-    message = VkMessage.model_validate(event.object)
+    message = parse(VkMessage, event.object)
     reply = CommunityReply(
         natural_key=message_key(
             group_id=event.group_id, peer_id=message.peer_id, conversation_message_id=message.conversation_message_id
@@ -210,7 +252,7 @@ def on_message_reply(event: QueuedEvent, page: PageRef) -> None:
 
 def on_wall_post_new(event: QueuedEvent, page: PageRef) -> ActivityRecorded | None:
     """A published post by the community (not a suggested or scheduled one) counts as a post."""
-    post = VkPost.model_validate(event.object)
+    post = parse(VkPost, event.object)
     author = post.from_id if post.from_id is not None else post.owner_id
     if author != -event.group_id or post.post_type in SKIPPED_POST_TYPES:
         return None
@@ -219,24 +261,25 @@ def on_wall_post_new(event: QueuedEvent, page: PageRef) -> ActivityRecorded | No
 
 def on_wall_repost(event: QueuedEvent, page: PageRef) -> ActivityRecorded:
     """Someone reposted the community's post."""
-    post = VkPost.model_validate(event.object)
+    post = parse(VkPost, event.object)
     return _event_activity(event, page, "repost", vk_time(post.date) if post.date else event.received_at)
 
 
 def on_group_join(event: QueuedEvent, page: PageRef) -> ActivityRecorded | None:
     """A new member (an application, ``join_type: request``, is not one yet)."""
-    membership = VkMembership.model_validate(event.object)
+    membership = parse(VkMembership, event.object)
     return None if membership.join_type == "request" else _event_activity(event, page, "join", event.received_at)
 
 
 def on_group_leave(event: QueuedEvent, page: PageRef) -> ActivityRecorded:
     """A member left or was removed."""
+    parse(VkMembership, event.object)
     return _event_activity(event, page, "leave", event.received_at)
 
 
 def on_like(event: QueuedEvent, page: PageRef) -> ActivityRecorded | None:
     """A like added or removed (the community liking its own content does not count)."""
-    like = VkLike.model_validate(event.object)
+    like = parse(VkLike, event.object)
     if like.liker_id == -event.group_id:
         return None
     kind: ActivityKind = "like_add" if event.type == "like_add" else "like_remove"
@@ -253,6 +296,7 @@ _COMMENT_ACTIONS: dict[str, VkEventHandler] = {
 VK_EVENT_HANDLERS: dict[str, VkEventHandler] = {
     **{f"{family}_{action}": handle for family in COMMENT_FAMILIES for action, handle in _COMMENT_ACTIONS.items()},
     "message_new": on_message_new,
+    "message_edit": on_message_edit,
     "message_reply": on_message_reply,
     "wall_post_new": on_wall_post_new,
     "wall_repost": on_wall_repost,
@@ -261,3 +305,21 @@ VK_EVENT_HANDLERS: dict[str, VkEventHandler] = {
     "like_add": on_like,
     "like_remove": on_like,
 }
+
+
+def handle_event(event: QueuedEvent, page: PageRef) -> ActivityRecorded | None:
+    """Apply one VK event of a handled type; one we cannot use is recorded as rejected with the reason."""
+    try:
+        return VK_EVENT_HANDLERS[event.type](event, page)
+    except UnusableEvent as unusable:
+        service.reject_event(
+            repository=bootstrap.repository(),
+            page=page,
+            event_id=event.event_id,
+            event_type=event.type,
+            reason=unusable.reason,
+        )
+        logger.warning(
+            "VK event rejected", extra={"group_id": event.group_id, "type": event.type, "reason": unusable.reason}
+        )
+        return None

@@ -1,9 +1,10 @@
 """Ingest worker: turns queued VK events into appeals, answers and activity (exactly one effect per event).
 
-Entrypoint only: parse the queued envelope, find the page, dispatch on ``type`` through ``VK_EVENT_HANDLERS``
+Entrypoint only: parse the queued envelope, find the page, dispatch on ``type`` through ``handle_event``
 (imported with the appeals service on the first record, not at cold start). Dedupe lives in the effects'
-transactions; activities are published once per invocation, after every record ran (a failed publish fails the
-invocation, and the redelivered records re-publish the same activity ids).
+transactions; an event we cannot use is recorded as rejected, so only infrastructure failures fail a record.
+Activities are published once per invocation, after every record ran (a failed publish fails the invocation, and
+the redelivered records re-publish the same activity ids).
 """
 
 from __future__ import annotations
@@ -26,11 +27,10 @@ _activities: list[Event] = []  # of the running invocation; Lambda runs one invo
 
 def process_record(record: SQSRecord) -> None:
     """Apply one queued VK event."""
-    from services.appeals.handlers import VK_EVENT_HANDLERS  # on the first record, not at cold start
+    from services.appeals.handlers import VK_EVENT_HANDLERS, handle_event  # on the first record, not at cold start
 
     event = QueuedEvent.model_validate_json(record.body)
-    handle = VK_EVENT_HANDLERS.get(event.type)
-    if handle is None:
+    if event.type not in VK_EVENT_HANDLERS:
         logger.debug("VK event type not handled", extra={"type": event.type})
         return
     if event.retry_counter:
@@ -39,7 +39,7 @@ def process_record(record: SQSRecord) -> None:
     if page is None or not page.active:
         logger.info("event for an unknown or archived group dropped", extra={"group_id": event.group_id})
         return
-    activity = handle(event, page)
+    activity = handle_event(event, page)
     if activity is not None:
         _activities.append(make_event("appeals", activity))
 

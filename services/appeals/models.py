@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -10,8 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 AppealStatus = Literal["new", "answered"]
 AppealKind = Literal["appeal"]
 SourceType = Literal["wall", "board", "photo", "video", "market", "message"]
-DeletedBy = Literal["author", "community"]
-HistoryAction = Literal["created", "edited", "deleted", "restored"]
+Actor = Literal["author", "community"]
+DeletedBy = Actor
+HistoryAction = Literal["created", "edited", "deleted", "restored", "answered"]
 
 
 class AppealModel(BaseModel):
@@ -36,6 +37,15 @@ class AppealSource(AppealModel):
     conversation_message_id: int | None = None
 
 
+class AppealAttachment(AppealModel):
+    """A photo, video, document, link, ... attached in VK: its type, the ids and link VK shows publicly."""
+
+    type: str
+    owner_id: int | None = None
+    id: int | None = None
+    url: str | None = Field(default=None, description="Where VK shows it: a link's own URL or the vk.com address")
+
+
 class AppealReply(AppealModel):
     """The community's first answer to the appeal, as VK delivered it."""
 
@@ -48,16 +58,18 @@ class AppealReply(AppealModel):
 
 
 class HistoryEntry(AppealModel):
-    """One change of the appeal in VK: its text versions, deletion and restoration."""
+    """One change of the appeal: its text versions, deletion and restoration in VK, its status changes."""
 
     action: HistoryAction
     at: datetime
     text: str | None = None
-    by: DeletedBy | None = None
+    by: Actor | None = None
+    old_status: AppealStatus | None = None
+    new_status: AppealStatus | None = None
 
 
 class Appeal(AppealModel):
-    """A citizen's comment or message addressed to an official page."""
+    """A citizen's comment or message addressed to an official page; every instant in the region's zone."""
 
     id: str
     page_id: str
@@ -66,14 +78,15 @@ class Appeal(AppealModel):
     source: AppealSource
     author_id: int
     text: str
+    attachments: list[AppealAttachment] = Field(default_factory=list)
     received_at: datetime = Field(description="VK's time of the comment, with the region's UTC offset")
     status: AppealStatus
     kind: AppealKind
     rubric: str | None = None
-    due_at: datetime | None = Field(default=None, description="Response deadline (null when none applies)")
+    due_at: datetime | None = Field(default=None, description="Response deadline (set by the SLA issue)")
     first_response_at: datetime | None = None
     response_working_minutes: int | None = Field(
-        default=None, description="Working minutes to the first response (null while not computed)"
+        default=None, description="Working minutes to the first response (computed by the SLA issue; null until then)"
     )
     response_elapsed_minutes: int | None = Field(
         default=None, description="Calendar minutes from the appeal to the first response (not working time)"
@@ -94,8 +107,8 @@ class AppealFilters(AppealModel):
     kind: AppealKind | None = None
     rubric: str | None = None
     overdue: bool | None = None
-    received_from: datetime | None = None
-    received_to: datetime | None = None
+    received_from: date | datetime | None = Field(default=None, description="A day starts in the region's zone")
+    received_to: date | datetime | None = Field(default=None, description="A day is included up to its end")
 
 
 class AppealPage(AppealModel):

@@ -1,13 +1,14 @@
-"""Projection worker: keeps ``group_id -> page`` current from the registry's ``page.*`` events (SQS).
+"""Projection worker: keeps ``group_id -> page`` and ``institution -> region`` current from registry events (SQS).
 
-Only VK pages with a community id are projected; the newest ``revision`` wins.
+Only VK pages with a community id are projected; institutions are projected for scoping appeal lists; the newest
+``revision`` wins.
 """
 
 from __future__ import annotations
 
 from services.appeals import bootstrap
 from services.appeals.repository import PageRef
-from shared.events import Event, PageArchivedEvent, PageUpserted, PageUpsertedEvent
+from shared.events import Event, InstitutionUpsertedEvent, PageArchivedEvent, PageUpserted, PageUpsertedEvent
 from shared.logs import get_logger
 from shared.workers import event_router, sqs_handler
 
@@ -54,6 +55,23 @@ def on_page_archived(event: Event) -> None:
     logger.info("page archived", extra={"page_id": payload.page_id, "revision": payload.revision, "applied": applied})
 
 
-REGISTRY_EVENT_HANDLERS = {"page.upserted": on_page_upserted, "page.archived": on_page_archived}
+def on_institution_upserted(event: Event) -> None:
+    """Store the institution's region unless a newer revision is stored."""
+    assert isinstance(event.body, InstitutionUpsertedEvent)
+    payload = event.body.payload
+    applied = bootstrap.repository().project_institution(
+        {"institution_id": payload.institution_id, "region_code": payload.region_code, "revision": payload.revision}
+    )
+    logger.info(
+        "institution projected",
+        extra={"institution_id": payload.institution_id, "revision": payload.revision, "applied": applied},
+    )
+
+
+REGISTRY_EVENT_HANDLERS = {
+    "page.upserted": on_page_upserted,
+    "page.archived": on_page_archived,
+    "institution.upserted": on_institution_upserted,
+}
 
 handler = sqs_handler(event_router(REGISTRY_EVENT_HANDLERS, service="appeals"), service="appeals")

@@ -3,10 +3,24 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
+
+MAX_EVENT_ID_CHARS = 64
+
+
+class UnusableEvent(Exception):
+    """A VK event this service cannot use (no object, a shape it does not know, ids out of bounds).
+
+    It is acknowledged and recorded as rejected with ``reason`` (field names, never values), not retried.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class QueuedEvent(BaseModel):
@@ -28,13 +42,20 @@ class QueuedEvent(BaseModel):
 
     @property
     def object(self) -> dict[str, Any]:
+        """The event's ``object`` (``UnusableEvent`` if VK sent none)."""
         value = self.envelope.get("object")
-        return value if isinstance(value, dict) else {}
+        if not isinstance(value, dict):
+            raise UnusableEvent("event without an object")
+        return value
 
     @property
     def event_id(self) -> str:
-        """VK's event id as a string (it may arrive as a number); a content hash if VK sent none."""
+        """VK's event id as a string (it may arrive as a number); a content hash if VK sent none or an odd one."""
         value = self.envelope.get("event_id")
-        if value is not None and str(value):
-            return str(value)
-        return hashlib.sha256(repr(sorted(self.envelope.items())).encode()).hexdigest()
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            value = None
+        text = str(value) if value is not None else ""
+        if 0 < len(text) <= MAX_EVENT_ID_CHARS and text.isascii() and text.isprintable():
+            return text
+        canonical = json.dumps(self.envelope, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()

@@ -5,12 +5,16 @@ Items (``PK`` / ``SK``):
 - ``APPEAL#{id}`` / ``APPEAL`` - the appeal; ``id`` is derived from the comment's or message's natural key, so the
   conditional put of the appeal *is* the natural-key dedupe. GSI1 ``REGION#{code}``, GSI2 ``INST#{id}``, both
   sorted by ``{received_at UTC}#{id}``.
-- ``EVENT#{group_id}#{event_id}`` / ``EVENT`` - VK event seen (TTL 72 h), put in every effect's transaction.
+- ``EVENT#{group_id}#{event_id}`` / ``EVENT`` - VK event seen, put in every effect's transaction (TTL 72 h), or
+  alone with its ``outcome`` when it had no effect: ``ignored``, or ``rejected`` with a ``reason`` (TTL 14 days,
+  as long as a dead letter would have been kept).
 - ``THREAD#{thread}`` / ``{date}#{id}`` - appeals of a post/topic/photo/video/item or dialog in VK order, so a
   community reply can find the earliest unanswered one.
 - ``REPLY#{id}`` / ``REPLY`` - a community reply already applied (its natural-key dedupe).
 - ``PAGE#{page_id}`` / ``PAGE`` and ``GROUP#{group_id}`` / ``PAGE`` - the projection of registry pages, by id and
   by VK community (newest ``revision`` wins).
+- ``INSTITUTION#{id}`` / ``INSTITUTION`` - the projection of registry institutions: their region, for scoping lists
+  (newest ``revision`` wins).
 
 Only Get/Put/Update/Delete/Query and ``TransactWriteItems`` (through ``shared.transactions``); no Scan.
 """
@@ -23,23 +27,25 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict, cast
 
 from shared.dynamo import decode_cursor, deserialize, encode_cursor, is_conditional_failure, serialize, serialize_value
-from shared.errors import InvalidInputError
 from shared.transactions import ConditionFailed, transact_write
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-    from services.appeals.models import AppealFilters, AppealKind, AppealReply, AppealStatus, DeletedBy, HistoryAction
+    from services.appeals.models import Actor, AppealKind, AppealReply, AppealStatus, DeletedBy, HistoryAction
 
 EVENT_TTL_SECONDS = 72 * 3600
+REJECTED_EVENT_TTL_SECONDS = 14 * 86400
 MAX_LIST_QUERIES = 5
 PAGE_SK = "PAGE"
 _APPEAL_STORAGE_ATTRIBUTES = frozenset({"PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "entity", "thread_sk"})
 _NEWER_REVISION = "attribute_not_exists(PK) OR revision <= :revision"
 _OWNED_BY_PAGE = "attribute_not_exists(PK) OR page_id = :page_id"
+_APPEND_HISTORY = "history = list_append(if_not_exists(history, :empty), :entry)"
 
 ChangeOutcome = Literal["applied", "duplicate", "no_appeal"]
 AnswerOutcome = Literal["applied", "duplicate", "answered_concurrently"]
+SeenOutcome = Literal["applied", "ignored", "rejected"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,12 +97,53 @@ class Answer:
 
 
 class HistoryRecord(TypedDict):
-    """One stored change of an appeal (``created``, ``edited``, ``deleted``, ``restored``)."""
+    """One stored change of an appeal (``created``, ``edited``, ``deleted``, ``restored``, ``answered``)."""
 
     action: HistoryAction
     at: str
     text: NotRequired[str]
-    by: NotRequired[DeletedBy]
+    by: NotRequired[Actor]
+    old_status: NotRequired[AppealStatus]
+    new_status: NotRequired[AppealStatus]
+
+
+class AttachmentRecord(TypedDict):
+    """A stored attachment: its VK type and the public ids and link of the attached object."""
+
+    type: str
+    owner_id: NotRequired[int]
+    id: NotRequired[int]
+    url: NotRequired[str]
+
+
+class InstitutionRecord(TypedDict):
+    """What the appeals service knows about a registry institution: the region its appeals belong to."""
+
+    institution_id: str
+    region_code: str
+    revision: int
+
+
+class SeenRecord(TypedDict):
+    """A stored dedupe marker: what became of a VK event (``reason`` for a rejected one; never personal data)."""
+
+    type: str
+    outcome: SeenOutcome
+    reason: NotRequired[str]
+
+
+class AppealQuery(TypedDict):
+    """One list of appeals: of an institution (else of a region) inside the caller's scope, narrowed by filters."""
+
+    region_code: str
+    institution_id: str | None
+    page_id: str | None
+    status: AppealStatus | None
+    kind: AppealKind | None
+    rubric: str | None
+    overdue: bool | None
+    received_from: datetime | None
+    received_to: datetime | None
 
 
 class AppealRecord(TypedDict):
@@ -109,6 +156,7 @@ class AppealRecord(TypedDict):
     source: dict[str, str | int]
     author_id: int
     text: str
+    attachments: list[AttachmentRecord]
     received_at: str
     vk_date: int
     status: AppealStatus
@@ -151,12 +199,25 @@ def _page_key(page_id: str) -> dict[str, Any]:
     return {"PK": {"S": f"PAGE#{page_id}"}, "SK": {"S": PAGE_SK}}
 
 
+def _institution_key(institution_id: str) -> dict[str, Any]:
+    return {"PK": {"S": f"INSTITUTION#{institution_id}"}, "SK": {"S": "INSTITUTION"}}
+
+
 def _utc(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _stored(moment: datetime) -> str:
+    """An instant as stored: ISO 8601 to the second, in the zone the service gave it (the region's)."""
+    return moment.isoformat(timespec="seconds")
+
+
 def _received_sort_key(record: AppealRecord) -> str:
     return f"{_utc(datetime.fromtimestamp(record['vk_date'], tz=UTC))}#{record['id']}"
+
+
+def _history_values(entry: HistoryRecord) -> dict[str, Any]:
+    return {":empty": {"L": []}, ":entry": {"L": [serialize_value(entry)]}}
 
 
 def _page_ref(item: dict[str, Any]) -> PageRef:
@@ -180,7 +241,7 @@ def _appeal_record(item: dict[str, Any]) -> AppealRecord:
 
 
 class AppealsRepository:
-    """Appeals, their VK threads, seen events and the page projection in one DynamoDB table."""
+    """Appeals, their VK threads, seen events and the page and institution projections in one DynamoDB table."""
 
     def __init__(self, *, client: DynamoDBClient, table: str) -> None:
         self.client = client
@@ -188,12 +249,15 @@ class AppealsRepository:
 
     # ------------------------------------------------------------ appeals: writes (one transaction per VK event)
 
-    def _seen(self, event: SeenEvent) -> dict[str, Any]:
+    def _seen(self, event: SeenEvent, *, outcome: SeenOutcome = "applied", reason: str | None = None) -> dict[str, Any]:
+        ttl = REJECTED_EVENT_TTL_SECONDS if outcome == "rejected" else EVENT_TTL_SECONDS
         item = {
             "PK": f"EVENT#{event.group_id}#{event.event_id}",
             "SK": "EVENT",
             "type": event.type,
-            "expires_at": int(time.time()) + EVENT_TTL_SECONDS,
+            "outcome": outcome,
+            "reason": reason,
+            "expires_at": int(time.time()) + ttl,
         }
         return {
             "Put": {"TableName": self.table, "Item": serialize(item), "ConditionExpression": "attribute_not_exists(PK)"}
@@ -235,14 +299,22 @@ class AppealsRepository:
             return False
         return True
 
-    def edit_appeal(self, *, appeal_id: str, text: str, edited_at: datetime, event: SeenEvent) -> ChangeOutcome:
-        """Replace the appeal's text, keeping every version in ``history``."""
+    def edit_appeal(
+        self,
+        *,
+        appeal_id: str,
+        text: str,
+        attachments: list[AttachmentRecord],
+        edited_at: datetime,
+        event: SeenEvent,
+    ) -> ChangeOutcome:
+        """Replace the appeal's text and attachments, keeping every text version in ``history``."""
         return self._change_appeal(
             appeal_id=appeal_id,
             event=event,
-            entry={"action": "edited", "at": edited_at.isoformat(), "text": text},
-            assignments="#text = :text",
-            values={":text": {"S": text}},
+            entry={"action": "edited", "at": _stored(edited_at), "text": text},
+            assignments="#text = :text, attachments = :attachments",
+            values={":text": {"S": text}, ":attachments": serialize_value(attachments)},
             names={"#text": "text"},
         )
 
@@ -251,7 +323,7 @@ class AppealsRepository:
         return self._change_appeal(
             appeal_id=appeal_id,
             event=event,
-            entry={"action": "deleted", "at": deleted_at.isoformat(), "by": by},
+            entry={"action": "deleted", "at": _stored(deleted_at), "by": by},
             assignments="deleted = :true, deleted_by = :by",
             values={":true": {"BOOL": True}, ":by": {"S": by}},
         )
@@ -261,7 +333,7 @@ class AppealsRepository:
         return self._change_appeal(
             appeal_id=appeal_id,
             event=event,
-            entry={"action": "restored", "at": restored_at.isoformat()},
+            entry={"action": "restored", "at": _stored(restored_at)},
             assignments="deleted = :false",
             values={":false": {"BOOL": False}},
             removals="deleted_by",
@@ -283,9 +355,8 @@ class AppealsRepository:
             "TableName": self.table,
             "Key": _appeal_key(appeal_id),
             "ConditionExpression": "attribute_exists(PK)",
-            "UpdateExpression": f"SET {assignments}, history = list_append(if_not_exists(history, :empty), :entry)"
-            + (f" REMOVE {removals}" if removals else ""),
-            "ExpressionAttributeValues": {**values, ":empty": {"L": []}, ":entry": {"L": [serialize_value(entry)]}},
+            "UpdateExpression": f"SET {assignments}, {_APPEND_HISTORY}" + (f" REMOVE {removals}" if removals else ""),
+            "ExpressionAttributeValues": {**values, **_history_values(entry)},
         }
         if names:
             update["ExpressionAttributeNames"] = names
@@ -297,14 +368,36 @@ class AppealsRepository:
 
     def acknowledge_event(self, event: SeenEvent) -> None:
         """Remember an event that had no effect, so its retries are recognised as duplicates."""
+        self._put_seen(self._seen(event, outcome="ignored"))
+
+    def reject_event(self, event: SeenEvent, *, reason: str) -> None:
+        """Remember an event this service cannot use, with the reason (field names, never personal data)."""
+        self._put_seen(self._seen(event, outcome="rejected", reason=reason))
+
+    def _put_seen(self, marker: dict[str, Any]) -> None:
         try:
-            self.client.put_item(**self._seen(event)["Put"])
+            self.client.put_item(**marker["Put"])
         except Exception as error:  # botocore's ClientError; a seen event is fine
             if not is_conditional_failure(error):
                 raise
 
+    def read_seen_event(self, *, group_id: int, event_id: str) -> SeenRecord | None:
+        """What became of a VK event (``None`` if it was never seen or its marker expired)."""
+        key = serialize({"PK": f"EVENT#{group_id}#{event_id}", "SK": "EVENT"})
+        item = self.client.get_item(TableName=self.table, Key=key).get("Item")
+        if item is None:
+            return None
+        data = deserialize(item)
+        record: SeenRecord = {"type": data["type"], "outcome": data.get("outcome", "applied")}
+        if "reason" in data:
+            record["reason"] = data["reason"]
+        return record
+
     def answer_appeal(self, *, reply_id: str, answer: Answer | None, event: SeenEvent) -> AnswerOutcome:
-        """Store a community reply once, with its ``answer`` to an appeal (first response only) if it has one."""
+        """Store a community reply once, with its ``answer`` to an appeal (first response only) if it has one.
+
+        The answered appeal's history records the status change (``new`` -> ``answered``, by the community).
+        """
         items: list[dict[str, Any]] = [
             self._seen(event),
             {
@@ -316,7 +409,15 @@ class AppealsRepository:
             },
         ]
         if answer is not None:
-            at = {"S": answer.answered_at.isoformat()}
+            at = _stored(answer.answered_at)
+            transition: HistoryRecord = {
+                "action": "answered",
+                "at": at,
+                "by": "community",
+                "old_status": "new",
+                "new_status": "answered",
+            }
+            reply = answer.reply.model_dump(mode="json", exclude_none=True) | {"sent_at": at}
             items += [
                 {
                     "Update": {
@@ -324,13 +425,14 @@ class AppealsRepository:
                         "Key": _appeal_key(answer.target.appeal_id),
                         "ConditionExpression": "attribute_exists(PK) AND attribute_not_exists(first_response_at)",
                         "UpdateExpression": "SET first_response_at = :at, #status = :answered, reply = :reply, "
-                        "response_elapsed_minutes = :elapsed",
+                        f"response_elapsed_minutes = :elapsed, {_APPEND_HISTORY}",
                         "ExpressionAttributeNames": {"#status": "status"},
                         "ExpressionAttributeValues": {
-                            ":at": at,
+                            ":at": {"S": at},
                             ":answered": {"S": "answered"},
-                            ":reply": serialize_value(answer.reply.model_dump(mode="json", exclude_none=True)),
+                            ":reply": serialize_value(reply),
                             ":elapsed": serialize_value(answer.elapsed_minutes),
+                            **_history_values(transition),
                         },
                     }
                 },
@@ -339,7 +441,7 @@ class AppealsRepository:
                         "TableName": self.table,
                         "Key": _thread_key(answer.target),
                         "UpdateExpression": "SET answered_at = :at",
-                        "ExpressionAttributeValues": {":at": at},
+                        "ExpressionAttributeValues": {":at": {"S": at}},
                     }
                 },
             ]
@@ -375,40 +477,37 @@ class AppealsRepository:
                 return ThreadEntry(thread=thread, appeal_id=found["appeal_id"], date=date)
         return None
 
-    def list_appeals(self, *, filters: AppealFilters, limit: int, cursor: str | None) -> AppealRecords:
-        """Appeals of ``filters.institution_id`` (else of ``filters.region``), narrowed by the other filters.
+    def list_appeals(self, *, query: AppealQuery, limit: int, cursor: str | None) -> AppealRecords:
+        """Appeals of the query's institution (else of its region), narrowed by the other filters.
 
-        Newest first, through GSI queries only; the caller has already restricted the filters to its scope.
+        Newest first, through GSI queries only; the caller has already restricted the query to its scope. A cursor
+        of another query (another index or partition, other attributes) is a 400 before DynamoDB sees it.
         """
         clauses: list[str] = []
         values: dict[str, Any] = {}
         names: dict[str, str] = {}
-        if filters.institution_id is not None:
-            index, partition = "GSI2", f"INST#{filters.institution_id}"
-            if filters.region is not None:
-                clauses.append("region_code = :region")
-                values[":region"] = {"S": filters.region}
-        elif filters.region is not None:
-            index, partition = "GSI1", f"REGION#{filters.region}"
+        if query["institution_id"] is not None:
+            index, partition = "GSI2", f"INST#{query['institution_id']}"
+            clauses.append("region_code = :region")
+            values[":region"] = {"S": query["region_code"]}
         else:
-            raise ValueError("a list of appeals needs a region or an institution")
-        low = _utc(filters.received_from) if filters.received_from else "0"
-        high = _utc(filters.received_to) + "~" if filters.received_to else "9"
+            index, partition = "GSI1", f"REGION#{query['region_code']}"
+        low = _utc(query["received_from"]) if query["received_from"] else "0"
+        high = _utc(query["received_to"]) + "~" if query["received_to"] else "9"
         values.update({":pk": {"S": partition}, ":low": {"S": low}, ":high": {"S": high}})
-        if filters.page_id is not None:
+        if query["page_id"] is not None:
             clauses.append("page_id = :page_id")
-            values[":page_id"] = {"S": filters.page_id}
-        for field in ("status", "kind", "rubric"):
-            value = getattr(filters, field)
+            values[":page_id"] = {"S": query["page_id"]}
+        for field, value in (("status", query["status"]), ("kind", query["kind"]), ("rubric", query["rubric"])):
             if value is not None:
                 clauses.append(f"#{field} = :{field}")
                 names[f"#{field}"] = field
                 values[f":{field}"] = {"S": value}
-        if filters.overdue is not None:
+        if query["overdue"] is not None:
             overdue = "(attribute_exists(due_epoch) AND due_epoch < :now AND attribute_not_exists(first_response_at))"
-            clauses.append(overdue if filters.overdue else f"NOT {overdue}")
+            clauses.append(overdue if query["overdue"] else f"NOT {overdue}")
             values[":now"] = {"N": str(int(time.time()))}
-        query: dict[str, Any] = {
+        request: dict[str, Any] = {
             "TableName": self.table,
             "IndexName": index,
             "KeyConditionExpression": f"{index}PK = :pk AND {index}SK BETWEEN :low AND :high",
@@ -416,22 +515,49 @@ class AppealsRepository:
             "ScanIndexForward": False,
         }
         if clauses:
-            query["FilterExpression"] = " AND ".join(clauses)
+            request["FilterExpression"] = " AND ".join(clauses)
         if names:
-            query["ExpressionAttributeNames"] = names
-        start = decode_cursor(cursor)
-        if start is not None and start.get(f"{index}PK") != {"S": partition}:
-            raise InvalidInputError("cursor belongs to another query", field="cursor")
+            request["ExpressionAttributeNames"] = names
+        start = decode_cursor(cursor, shape={"PK": None, "SK": None, f"{index}PK": partition, f"{index}SK": None})
         items: list[AppealRecord] = []
         for _ in range(MAX_LIST_QUERIES):
             if start:
-                query["ExclusiveStartKey"] = start
-            result = self.client.query(**query, Limit=limit - len(items))
+                request["ExclusiveStartKey"] = start
+            result = self.client.query(**request, Limit=limit - len(items))
             items += [_appeal_record(item) for item in result.get("Items", [])]
             start = result.get("LastEvaluatedKey")
             if not start or len(items) >= limit:
                 break
         return AppealRecords(items=items, next_cursor=encode_cursor(start))
+
+    # ------------------------------------------------------------ institution projection
+
+    def project_institution(self, institution: InstitutionRecord) -> bool:
+        """Store the institution's region unless this or a newer revision is stored; True if applied."""
+        item = {
+            **_institution_key(institution["institution_id"]),
+            **serialize({**institution, "entity": "institution"}),
+        }
+        try:
+            self.client.put_item(
+                TableName=self.table,
+                Item=item,
+                ConditionExpression="attribute_not_exists(PK) OR revision < :revision",
+                ExpressionAttributeValues={":revision": serialize_value(institution["revision"])},
+            )
+        except Exception as error:  # botocore's ClientError; a stale revision is not an error
+            if is_conditional_failure(error):
+                return False
+            raise
+        return True
+
+    def read_institution(self, institution_id: str) -> InstitutionRecord | None:
+        """The projected institution (``None`` if the registry never announced it)."""
+        item = self.client.get_item(TableName=self.table, Key=_institution_key(institution_id)).get("Item")
+        if item is None:
+            return None
+        data = deserialize(item)
+        return {"institution_id": institution_id, "region_code": data["region_code"], "revision": int(data["revision"])}
 
     # ------------------------------------------------------------ page projection
 

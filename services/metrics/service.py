@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
-from shared.errors import InvalidInputError, NotFoundError
+from shared.errors import NotFoundError
 from shared.events import ActivityRecorded, PageArchived, PageUpserted
 from shared.regions import get_region
+from shared.timeparams import day_range
 
 from .models import ActivityReport
 from .repository import DayCounters, MetricsRepository, ProjectedPage
@@ -47,13 +48,8 @@ def apply_page(*, repository: MetricsRepository, page: PageUpserted | PageArchiv
 
 def _period(first_day: date | None, last_day: date | None, *, region_code: str) -> tuple[date, date]:
     """The requested local days, by default the last 7 up to today in the region (422 if reversed or too long)."""
-    last = last_day or datetime.now(UTC).astimezone(get_region(region_code).zone).date()
-    first = first_day or last - timedelta(days=DEFAULT_PERIOD_DAYS - 1)
-    if first > last:
-        raise InvalidInputError("must not be after 'to'", field="from")
-    if (last - first).days > MAX_PERIOD_DAYS:
-        raise InvalidInputError(f"period longer than {MAX_PERIOD_DAYS} days", field="from")
-    return first, last
+    today = datetime.now(UTC).astimezone(get_region(region_code).zone).date()
+    return day_range(first_day, last_day, today=today, default_days=DEFAULT_PERIOD_DAYS, max_days=MAX_PERIOD_DAYS)
 
 
 def _report(scope: str, days: list[DayCounters]) -> ActivityReport:
@@ -90,8 +86,8 @@ def region_activity(
     first_day: date | None,
     last_day: date | None,
 ) -> ActivityReport:
-    """Daily activity summed over every page of a region inside the caller's scope (404 otherwise)."""
-    principal.readable_region(region_code)
+    """Daily activity summed over every page of a region: 404 for another region, 403 for an institution admin."""
+    principal.region_wide_scope(region_code)
     first, last = _period(first_day, last_day, region_code=region_code)
     return _report(
         f"region:{region_code}", repository.region_days(region_code=region_code, first_day=first, last_day=last)

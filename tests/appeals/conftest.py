@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from shared.events import Event, PageUpserted, make_event
+from shared.events import Event, InstitutionUpserted, PageUpserted, make_event
 from shared.vk_secret import hash_secret, new_salt
 from tests import factories
 from tooling.local.lambda_runtime import LambdaContext, sqs_event
@@ -22,6 +22,12 @@ GROUP_ID = 192764727
 SECRET = "s3cr3t"
 CONFIRMATION_CODE = "d8v2ve07"
 CITIZEN_ID = 499047616
+PAGES = {  # page_id: (group_id, institution_id, region_code) of the ``seeded`` appeals
+    "page-1": (GROUP_ID, "inst-1", "54"),
+    "page-2": (200000002, "inst-2", "54"),
+    "page-3": (200000003, "inst-3", "77"),
+}
+BASE_DATE = 1767225600  # 2026-01-01T00:00:00Z
 
 
 def load_event(name: str, **object_fields: Any) -> dict[str, Any]:
@@ -38,6 +44,19 @@ def page_upserted(**fields: Any) -> PageUpserted:
     salt = new_salt()
     secret = {"secret_salt": salt, "secret_hash": hash_secret(SECRET, salt), "confirmation_code": CONFIRMATION_CODE}
     return factories.page_upserted(**({"group_id": GROUP_ID} | secret | fields))
+
+
+def institution_upserted(institution_id: str, region_code: str) -> InstitutionUpserted:
+    """A registry institution of the region, as the projection receives it."""
+    return InstitutionUpserted(
+        institution_id=institution_id,
+        region_code=region_code,
+        name=f"Учреждение {institution_id}",
+        kind="ministry",
+        level="regional",
+        spheres=(),
+        revision=1,
+    )
 
 
 def _messages(bodies: list[str]) -> list[dict[str, Any]]:
@@ -116,3 +135,47 @@ def deliver(ingest: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, An
         return ingest([queued(copy.deepcopy(envelope)) for envelope in envelopes])
 
     return run
+
+
+@pytest.fixture
+def federal(auth_header: Callable[..., dict[str, str]]) -> dict[str, str]:
+    """A federal admin's Authorization header."""
+    return auth_header("federal_admin")
+
+
+@pytest.fixture
+def seeded(
+    run_projection: Callable[..., Any], deliver: Callable[..., Any], federal: dict[str, str]
+) -> dict[str, list[str]]:
+    """Three appeals on each of ``PAGES``, one day apart from ``BASE_DATE``; the first appeal of page-1 is answered."""
+    from fastapi.testclient import TestClient
+
+    from services.appeals.app import app
+
+    for page_id, (group_id, institution_id, region) in PAGES.items():
+        run_projection(make_event("registry", institution_upserted(institution_id, region)))
+        run_projection(
+            make_event(
+                "registry",
+                page_upserted(page_id=page_id, group_id=group_id, institution_id=institution_id, region_code=region),
+            )
+        )
+        for n in range(3):
+            envelope = load_event("wall_reply_new", id=100 + n, date=BASE_DATE + n * 86400, post_id=1)
+            deliver(
+                {
+                    **envelope,
+                    "group_id": group_id,
+                    "object": {**envelope["object"], "owner_id": -group_id, "post_owner_id": -group_id},
+                }
+            )
+    reply = load_event("wall_reply_new_community", reply_to_comment=100, parents_stack=[100], post_id=1)
+    reply["object"]["date"] = BASE_DATE + 3600
+    deliver(reply)
+    client = TestClient(app)
+    items = client.get("/appeals", params={"region": "54"}, headers=federal).json()["items"]
+    items += client.get("/appeals", params={"region": "77"}, headers=federal).json()["items"]
+    by_page: dict[str, list[str]] = {}
+    for item in items:
+        by_page.setdefault(item["page_id"], []).append(item["id"])
+    return by_page

@@ -2,61 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
+from services.appeals import bootstrap
 from services.appeals.app import app
-from shared.events import make_event
-from tests.appeals.conftest import GROUP_ID, load_event, page_upserted
+from services.appeals.repository import AppealRecord, SeenEvent
+from tests.appeals.conftest import CITIZEN_ID, GROUP_ID, load_event
 
 Header = Callable[..., dict[str, str]]
-PAGES = {  # page_id: (group_id, institution_id, region_code)
-    "page-1": (GROUP_ID, "inst-1", "54"),
-    "page-2": (200000002, "inst-2", "54"),
-    "page-3": (200000003, "inst-3", "77"),
-}
-BASE_DATE = 1767225600  # 2026-01-01T00:00:00Z
-
-
-@pytest.fixture
-def federal(auth_header: Header) -> dict[str, str]:
-    return auth_header("federal_admin")
-
-
-@pytest.fixture
-def seeded(
-    run_projection: Callable[..., Any], deliver: Callable[..., Any], federal: dict[str, str]
-) -> dict[str, list[str]]:
-    """Three appeals on each page, one day apart; the first appeal of page-1 is answered."""
-    for page_id, (group_id, institution_id, region) in PAGES.items():
-        run_projection(
-            make_event(
-                "registry",
-                page_upserted(page_id=page_id, group_id=group_id, institution_id=institution_id, region_code=region),
-            )
-        )
-        for n in range(3):
-            envelope = load_event("wall_reply_new", id=100 + n, date=BASE_DATE + n * 86400, post_id=1)
-            deliver(
-                {
-                    **envelope,
-                    "group_id": group_id,
-                    "object": {**envelope["object"], "owner_id": -group_id, "post_owner_id": -group_id},
-                }
-            )
-    reply = load_event("wall_reply_new_community", reply_to_comment=100, parents_stack=[100], post_id=1)
-    reply["object"]["date"] = BASE_DATE + 3600
-    deliver(reply)
-    client = TestClient(app)
-    items = client.get("/appeals", params={"region": "54"}, headers=federal).json()["items"]
-    items += client.get("/appeals", params={"region": "77"}, headers=federal).json()["items"]
-    by_page: dict[str, list[str]] = {}
-    for item in items:
-        by_page.setdefault(item["page_id"], []).append(item["id"])
-    return by_page
 
 
 def _ids(response: Any) -> set[str]:
@@ -82,9 +39,12 @@ def test_lists_are_newest_first_and_scoped_by_role(seeded: dict[str, list[str]],
     dates = [item["received_at"] for item in listed.json()["items"]]
     assert dates == sorted(dates, reverse=True)
     assert _ids(listed) == region_54
-    for role in ("regional_admin", "operator", "portal"):
+    for role in ("regional_admin", "operator"):
         assert _ids(client.get("/appeals", headers=auth_header(role, "54"))) == region_54
         assert client.get("/appeals", params={"region": "77"}, headers=auth_header(role, "54")).status_code == 404
+    portal = auth_header("portal", "54")
+    assert client.get("/appeals", headers=portal).status_code == 403, "portals never get citizens' texts or ids"
+    assert client.get(f"/appeals/{seeded['page-1'][0]}", headers=portal).status_code == 403
     inst = auth_header("institution_admin", "54", "inst-1")
     assert _ids(client.get("/appeals", headers=inst)) == set(seeded["page-1"])
     assert client.get("/appeals", params={"institution_id": "inst-2"}, headers=inst).status_code == 404
@@ -92,7 +52,7 @@ def test_lists_are_newest_first_and_scoped_by_role(seeded: dict[str, list[str]],
     regional_77_inst = client.get(
         "/appeals", params={"institution_id": "inst-3"}, headers=auth_header("operator", "54")
     )
-    assert _ids(regional_77_inst) == set()
+    assert regional_77_inst.status_code == 404, "an institution outside the scope is not found, not an empty list"
 
 
 def test_federal_wide_list_needs_a_region_institution_or_page(
@@ -165,4 +125,98 @@ def test_cursor_pages_through_everything_once(seeded: dict[str, list[str]], fede
     assert client.get("/appeals", params={"region": "54", "cursor": "garbage!"}, headers=federal).status_code == 400
     first = client.get("/appeals", params={"region": "54", "limit": 1}, headers=federal).json()["next_cursor"]
     foreign = client.get("/appeals", params={"region": "77", "cursor": first}, headers=federal)
-    assert foreign.status_code == 422
+    assert foreign.status_code == 400
+
+
+def _instants(appeal: dict[str, Any]) -> list[str]:
+    """Every instant an appeal answer carries."""
+    found = [appeal[name] for name in ("received_at", "first_response_at", "due_at") if appeal.get(name)]
+    found += [entry["at"] for entry in appeal["history"]]
+    return found + ([appeal["reply"]["sent_at"]] if appeal.get("reply") else [])
+
+
+def test_every_instant_of_an_appeal_is_in_the_regions_zone_to_the_second(
+    deliver: Callable[..., Any], vk_page: Any, federal: dict[str, str]
+) -> None:
+    del vk_page
+    deliver(load_event("wall_reply_new"))
+    deliver(load_event("wall_reply_new_community"), load_event("wall_reply_edit"), load_event("wall_reply_delete"))
+    client = TestClient(app)
+    [listed] = client.get("/appeals", params={"region": "54"}, headers=federal).json()["items"]
+    appeal = client.get(f"/appeals/{listed['id']}", headers=federal).json()
+    assert listed == appeal
+    instants = _instants(appeal)
+    assert len(instants) == 7, "received, first response, reply, history: created, answered, edited, deleted"
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+07:00", instant) for instant in instants), instants
+    assert appeal["reply"]["sent_at"] == appeal["first_response_at"] == "2021-02-25T18:05:00+07:00"
+
+
+def test_instants_stored_in_older_conventions_are_answered_in_the_regions_zone(
+    vk_page: Any, federal: dict[str, str]
+) -> None:
+    del vk_page
+    repository = bootstrap.repository()
+    record: AppealRecord = {
+        "id": "older-appeal",
+        "page_id": "page-1",
+        "institution_id": "inst-1",
+        "region_code": "54",
+        "source": {"type": "message", "group_id": GROUP_ID, "peer_id": 1, "conversation_message_id": 1},
+        "author_id": 1,
+        "text": "Когда вывезут мусор?",
+        "attachments": [],
+        "received_at": "2026-11-22T10:00:00+00:00",
+        "vk_date": 1795341600,
+        "status": "answered",
+        "kind": "appeal",
+        "deleted": False,
+        "history": [{"action": "edited", "at": "2026-11-22T10:30:00.123456+00:00", "text": "Когда вывезут мусор?"}],
+        "event_id": "e-older",
+        "thread": "message:1:1",
+        "first_response_at": "2026-11-22T11:00:00Z",
+        "reply": {"text": "Завтра.", "sent_at": "2026-11-22T11:00:00Z"},
+    }
+    seen = SeenEvent(group_id=GROUP_ID, event_id="e-older", type="message_new")
+    assert repository.record_appeal(appeal=record, root=None, event=seen)
+    appeal = TestClient(app).get("/appeals/older-appeal", headers=federal).json()
+    assert _instants(appeal) == [
+        "2026-11-22T17:00:00+07:00",
+        "2026-11-22T18:00:00+07:00",
+        "2026-11-22T17:30:00+07:00",
+        "2026-11-22T18:00:00+07:00",
+    ]
+
+
+def test_appeals_of_an_institution_or_page_outside_the_scope_are_not_found(
+    seeded: dict[str, list[str]], auth_header: Header, federal: dict[str, str]
+) -> None:
+    client = TestClient(app)
+    regional = auth_header("regional_admin", "54")
+    assert _ids(client.get("/appeals", params={"institution_id": "inst-1"}, headers=regional)) == set(seeded["page-1"])
+    for params in (
+        {"institution_id": "inst-3"},
+        {"institution_id": "no-such-institution"},
+        {"page_id": "page-3"},
+    ):
+        response = client.get("/appeals", params=params, headers=regional)
+        assert response.status_code == 404 and response.json()["detail"][0]["field"] in params, params
+    mismatched = client.get("/appeals", params={"region": "54", "institution_id": "inst-3"}, headers=federal)
+    assert mismatched.status_code == 404
+    assert client.get("/appeals", params={"region": "77", "page_id": "page-1"}, headers=federal).status_code == 404
+
+
+def test_portals_are_refused_appeals_with_the_reason_and_where_to_read_counts(
+    seeded: dict[str, list[str]], auth_header: Header
+) -> None:
+    client = TestClient(app)
+    portal = auth_header("portal", "54")
+    for response in (
+        client.get("/appeals", headers=portal),
+        client.get("/appeals", params={"page_id": "page-3"}, headers=portal),
+        client.get(f"/appeals/{seeded['page-1'][0]}", headers=portal),
+        client.get("/appeals/no-such-appeal", headers=portal),
+    ):
+        assert response.status_code == 403
+        message = response.json()["message"]
+        assert "portal" in message and "personal data" in message and "/metrics" in message
+        assert "text" not in response.json() and str(CITIZEN_ID) not in response.text

@@ -100,11 +100,22 @@ def test_fake_vk_echoes_community_replies_that_answer_appeals(stack: LocalStack,
     assert all("access_token" not in call["params"] for call in calls)
 
 
+def test_an_event_we_cannot_use_is_recorded_as_rejected_not_dead_lettered(stack: LocalStack) -> None:
+    unusable = load_event("wall_reply_new")
+    unusable["event_id"] = "unusable"
+    del unusable["object"]["from_id"]
+    dead_letters = stack.queue_depths()["IngestDLQ"]["visible"]
+    assert _http(stack, "POST", "/vk/callback", unusable) == (200, "ok"), "VK gets ok: the event is ours to judge"
+    seen = wait_for(lambda: repository().read_seen_event(group_id=GROUP_ID, event_id="unusable"))
+    assert seen["outcome"] == "rejected" and "from_id" in seen.get("reason", "")
+    wait_for(lambda: stack.queue_depths()["IngestQueue"] == {"visible": 0, "in_flight": 0})
+    assert stack.queue_depths()["IngestDLQ"]["visible"] == dead_letters
+
+
 def test_poison_message_reaches_the_dead_letter_queue(stack: LocalStack) -> None:
-    poison = load_event("wall_reply_new")
-    poison["event_id"] = "poison"
-    del poison["object"]["from_id"]
-    assert _http(stack, "POST", "/vk/callback", poison) == (200, "ok"), "VK gets ok: the failure is ours to keep"
+    from shared.aws import sqs
+
+    sqs().send_message(QueueUrl=stack.template.queue_urls["IngestQueue"], MessageBody="not what the webhook writes")
     wait_for(lambda: stack.queue_depths()["IngestDLQ"]["visible"] >= 1, timeout=60)
     assert stack.queue_depths()["IngestQueue"]["visible"] == 0
 

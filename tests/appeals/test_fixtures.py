@@ -31,6 +31,7 @@ DEFINITIONS = {
     "market_comment_delete": "callback/objects.json#/definitions/callback_market_comment_delete",
     "message_new": "callback/objects.json#/definitions/callback_message_object",
     "message_reply": "messages/objects.json#/definitions/messages_message",
+    "message_edit": "messages/objects.json#/definitions/messages_message",
     "wall_post_new": POST,
     "wall_repost": POST,
     "group_join": "callback/objects.json#/definitions/callback_group_join",

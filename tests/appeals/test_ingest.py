@@ -239,6 +239,82 @@ def test_message_reply_answers_the_dialog(deliver: Deliver) -> None:
     assert by_number[127].reply is not None and by_number[127].reply.admin_author_id == 1234
 
 
+def test_answering_writes_the_status_change_to_the_history(deliver: Deliver) -> None:
+    deliver(load_event("wall_reply_new"))
+    deliver(load_event("wall_reply_new_community"))
+    appeal = the_appeal()
+    assert [entry.action for entry in appeal.history] == ["created", "answered"]
+    answered = appeal.history[-1]
+    assert (answered.by, answered.old_status, answered.new_status) == ("community", "new", "answered")
+    assert answered.at == appeal.first_response_at and answered.text is None
+
+
+def test_a_citizen_edits_a_message_the_appeal_follows_and_keeps_the_history(deliver: Deliver) -> None:
+    deliver(load_event("message_new"))
+    edited = load_event("message_edit")
+    deliver(edited, edited)
+    appeal = the_appeal()
+    assert appeal.text == edited["object"]["text"]
+    assert [(entry.action, entry.text) for entry in appeal.history] == [
+        ("created", load_event("message_new")["object"]["message"]["text"]),
+        ("edited", edited["object"]["text"]),
+    ]
+
+
+def test_a_message_edit_seen_before_its_message_creates_the_appeal_once(deliver: Deliver, receive: Receive) -> None:
+    deliver(load_event("message_edit"))
+    deliver(load_event("message_new"))
+    appeal = the_appeal()
+    assert appeal.text == load_event("message_edit")["object"]["text"]
+    assert [a.kind for a in activities(receive)] == ["message"], "an edit is no new activity"
+
+
+def test_the_communitys_own_message_edits_are_not_appeals(deliver: Deliver) -> None:
+    reply = load_event("message_reply")
+    deliver({**reply, "type": "message_edit", "event_id": "community-edit"})
+    assert stored_appeals() == []
+
+
+PHOTO = {
+    "type": "photo",
+    "photo": {
+        "id": 457239017,
+        "owner_id": CITIZEN_ID,
+        "album_id": -15,
+        "access_key": "f6d1f2a3b4c5",
+        "date": 1586054790,
+        "sizes": [{"type": "x", "url": "https://sun9-1.userapi.com/photo.jpg", "width": 604, "height": 453}],
+    },
+}
+LINK = {"type": "link", "link": {"url": "https://www.gosuslugi.ru/help", "title": "Госуслуги"}}
+STICKER = {"type": "sticker", "sticker": {"sticker_id": 9, "product_id": 1}}
+KEPT_ATTACHMENTS = [
+    {"type": "photo", "owner_id": CITIZEN_ID, "id": 457239017, "url": f"https://vk.com/photo{CITIZEN_ID}_457239017"},
+    {"type": "link", "owner_id": None, "id": None, "url": "https://www.gosuslugi.ru/help"},
+    {"type": "sticker", "owner_id": None, "id": None, "url": None},
+]
+
+
+def test_an_attachment_only_message_keeps_its_attachments_without_access_keys(deliver: Deliver) -> None:
+    envelope = load_event("message_new")
+    envelope["object"]["message"] |= {"text": "", "attachments": [PHOTO, LINK, STICKER]}
+    deliver(envelope)
+    appeal = the_appeal()
+    assert appeal.text == ""
+    assert [attachment.model_dump() for attachment in appeal.attachments] == KEPT_ATTACHMENTS
+    dumped = appeal.model_dump_json()
+    assert "access_key" not in dumped and "f6d1f2a3b4c5" not in dumped and "userapi" not in dumped
+
+
+def test_comment_attachments_are_kept_and_follow_edits(deliver: Deliver) -> None:
+    deliver(load_event("wall_reply_new", text="", attachments=[PHOTO]))
+    assert [a.type for a in the_appeal().attachments] == ["photo"]
+    deliver(load_event("wall_reply_edit", attachments=[LINK]))
+    appeal = the_appeal()
+    assert [(a.type, a.url) for a in appeal.attachments] == [("link", "https://www.gosuslugi.ru/help")]
+    assert [entry.action for entry in appeal.history] == ["created", "edited"]
+
+
 @pytest.mark.parametrize(
     ("name", "kind"),
     [
@@ -287,12 +363,15 @@ def test_unknown_types_unknown_groups_and_other_communities_are_acknowledged_and
     assert stored_appeals() == [] and activities(receive) == []
 
 
-def test_malformed_objects_fail_the_record_for_a_retry(deliver: Deliver) -> None:
+def test_malformed_objects_are_acknowledged_and_recorded_as_rejected(deliver: Deliver) -> None:
     broken = load_event("wall_reply_new")
     del broken["object"]["from_id"]
     result = deliver(broken, load_event("message_new"))
-    assert len(result["batchItemFailures"]) == 1
+    assert result == NO_FAILURES, "an event we cannot use is no infrastructure failure: it is not retried"
     assert len(stored_appeals()) == 1
+    seen = bootstrap.repository().read_seen_event(group_id=GROUP_ID, event_id=broken["event_id"])
+    assert seen is not None and (seen["type"], seen["outcome"]) == ("wall_reply_new", "rejected")
+    assert "from_id" in seen.get("reason", "")
 
 
 def test_no_comment_text_or_vk_user_id_in_logs(deliver: Deliver, caplog: pytest.LogCaptureFixture) -> None:
