@@ -90,6 +90,50 @@ class ActivityRecorded(ContractModel):
     occurred_at: datetime
 
 
+AppealKindLabel = Literal["appeal", "gratitude", "spam", "abuse", "other"]
+AppealPriority = Literal["normal", "urgent"]
+
+
+class AppealFacts(ContractModel):
+    """What every appeal event says of its appeal: where it belongs, how it is labelled. No text, no citizen ids."""
+
+    change_id: str = Field(description="Stable id of this change of this appeal: the dedupe key of the counters")
+    appeal_id: str
+    page_id: str
+    institution_id: str
+    region_code: RegionCode
+    kind: AppealKindLabel
+    rubric: str | None = None
+    priority: AppealPriority = "normal"
+    received_at: datetime = Field(description="VK's time of the citizen's message")
+
+
+class AppealCreated(AppealFacts):
+    """A citizen's message became an appeal (of any kind)."""
+
+
+class AppealAnswered(AppealFacts):
+    """The community answered the appeal for the first time (a reply in VK or from the console)."""
+
+    answered_at: datetime
+    response_working_minutes: int | None = Field(default=None, ge=0)
+    answered_within_sla: bool | None = None
+    answer_quality_score: int | None = Field(default=None, ge=0, le=100)
+    answer_quality_flags: tuple[str, ...] = ()
+
+
+class AppealOverdue(AppealFacts):
+    """The appeal's first-response deadline passed without an answer."""
+
+    due_at: datetime
+
+
+class AppealClosed(AppealFacts):
+    """The appeal was closed."""
+
+    closed_at: datetime
+
+
 # ---------------------------------------------------------------- envelope
 
 
@@ -117,10 +161,61 @@ class ActivityRecordedEvent(ContractModel):
     payload: ActivityRecorded
 
 
-EventBody = Annotated[
-    PageUpsertedEvent | PageArchivedEvent | InstitutionUpsertedEvent | ActivityRecordedEvent,
-    Field(discriminator="type"),
-]
+class AppealCreatedEvent(ContractModel):
+    type: Literal["appeal.created"] = "appeal.created"
+    version: Literal[1] = 1
+    payload: AppealCreated
+
+
+class AppealAnsweredEvent(ContractModel):
+    type: Literal["appeal.answered"] = "appeal.answered"
+    version: Literal[1] = 1
+    payload: AppealAnswered
+
+
+class AppealOverdueEvent(ContractModel):
+    type: Literal["appeal.overdue"] = "appeal.overdue"
+    version: Literal[1] = 1
+    payload: AppealOverdue
+
+
+class AppealClosedEvent(ContractModel):
+    type: Literal["appeal.closed"] = "appeal.closed"
+    version: Literal[1] = 1
+    payload: AppealClosed
+
+
+Body = (
+    PageUpsertedEvent
+    | PageArchivedEvent
+    | InstitutionUpsertedEvent
+    | ActivityRecordedEvent
+    | AppealCreatedEvent
+    | AppealAnsweredEvent
+    | AppealOverdueEvent
+    | AppealClosedEvent
+)
+Payload = (
+    PageUpserted
+    | PageArchived
+    | InstitutionUpserted
+    | ActivityRecorded
+    | AppealCreated
+    | AppealAnswered
+    | AppealOverdue
+    | AppealClosed
+)
+EventBody = Annotated[Body, Field(discriminator="type")]
+_BODY_OF: dict[type[ContractModel], type[Body]] = {
+    PageUpserted: PageUpsertedEvent,
+    PageArchived: PageArchivedEvent,
+    InstitutionUpserted: InstitutionUpsertedEvent,
+    ActivityRecorded: ActivityRecordedEvent,
+    AppealCreated: AppealCreatedEvent,
+    AppealAnswered: AppealAnsweredEvent,
+    AppealOverdue: AppealOverdueEvent,
+    AppealClosed: AppealClosedEvent,
+}
 
 
 class Event(ContractModel):
@@ -144,15 +239,7 @@ def parse_event(raw: str | bytes) -> Event:
     return _EVENT.validate_json(raw)
 
 
-def make_event(producer: str, payload: PageUpserted | PageArchived | InstitutionUpserted | ActivityRecorded) -> Event:
+def make_event(producer: str, payload: Payload) -> Event:
     """Wrap a payload in its versioned envelope."""
-    body: PageUpsertedEvent | PageArchivedEvent | InstitutionUpsertedEvent | ActivityRecordedEvent
-    if isinstance(payload, PageUpserted):
-        body = PageUpsertedEvent(payload=payload)
-    elif isinstance(payload, PageArchived):
-        body = PageArchivedEvent(payload=payload)
-    elif isinstance(payload, InstitutionUpserted):
-        body = InstitutionUpsertedEvent(payload=payload)
-    else:
-        body = ActivityRecordedEvent(payload=payload)
+    body = _BODY_OF[type(payload)].model_validate({"payload": payload})
     return Event(producer=producer, body=body)
