@@ -38,6 +38,12 @@ class ForbiddenError(DomainError):
     status_code = 403
 
 
+class PayloadTooLargeError(DomainError):
+    """The request body, or what it unpacks to, is past a size limit."""
+
+    status_code = 413
+
+
 class InvalidInputError(DomainError):
     """A field value is unacceptable for a domain reason (checksum, unknown region, ...)."""
 

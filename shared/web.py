@@ -42,8 +42,10 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     for status, description in {
         400: "Unreadable request (e.g. a cursor that does not belong to this query)",
         401: "Missing, malformed, expired or forged bearer token",
-        403: "Outside your region or institution, or not allowed for your role",
+        403: "Not allowed for your role or outside your scope; `message` says what was refused and why",
         404: "Not found, or outside your scope",
+        409: "The write collides with an existing object",
+        413: "The request body, or what it unpacks to, is past a size limit",
         422: "A field's value is invalid; `detail` names each field and the reason",
         503: "A dependency is unavailable; retry later",
     }.items()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -41,22 +42,23 @@ def moto_endpoint() -> Iterator[str]:
     server.stop()
 
 
-@pytest.fixture
-def aws(moto_endpoint: str, key_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Template]:
+@contextlib.contextmanager
+def provisioned(
+    env: pytest.MonkeyPatch, *, moto_endpoint: str, key_dir: Path, log_level: str = "INFO"
+) -> Iterator[Template]:
     """Every table and queue of the template under a fresh stack name, with the functions' environment set."""
     from tooling.local.state import provision
 
-    env = {
+    for name, value in {
         "AWS_ACCESS_KEY_ID": "test",
         "AWS_SECRET_ACCESS_KEY": "test",
         "AWS_REGION": LOCAL_REGION,
         "AWS_DEFAULT_REGION": LOCAL_REGION,
         "GOSPUBLIKI_AWS_ENDPOINT_URL": moto_endpoint,
         "GOSPUBLIKI_AUTH_JWKS_FILE": str(key_dir / keys.JWKS_FILE),
-        "POWERTOOLS_LOG_LEVEL": "INFO",
-    }
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
+        "POWERTOOLS_LOG_LEVEL": log_level,
+    }.items():
+        env.setenv(name, value)
     wiring.reset()
     template = load_template(
         stack_name=f"t{uuid.uuid4().hex[:10]}",
@@ -65,11 +67,20 @@ def aws(moto_endpoint: str, key_dir: Path, monkeypatch: pytest.MonkeyPatch) -> I
     )
     provision(template)
     for name, value in template.environment().items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("GOSPUBLIKI_AUTH_JWKS_URL", raising=False)
+        env.setenv(name, value)
+    env.delenv("GOSPUBLIKI_AUTH_JWKS_URL", raising=False)
     wiring.reset()
-    yield template
-    wiring.reset()
+    try:
+        yield template
+    finally:
+        wiring.reset()
+
+
+@pytest.fixture
+def aws(moto_endpoint: str, key_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Template]:
+    """Every table and queue of the template under a fresh stack name, with the functions' environment set."""
+    with provisioned(monkeypatch, moto_endpoint=moto_endpoint, key_dir=key_dir) as template:
+        yield template
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from collections import Counter
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
-from shared.errors import NotFoundError
+from shared.errors import ForbiddenError, NotFoundError
 from shared.events import ActivityRecorded, PageArchived, PageUpserted
 from shared.regions import get_region
 from shared.timeparams import day_range
@@ -87,7 +87,10 @@ def region_activity(
     last_day: date | None,
 ) -> ActivityReport:
     """Daily activity summed over every page of a region: 404 for another region, 403 for an institution admin."""
-    principal.region_wide_scope(region_code)
+    try:
+        principal.region_wide_scope(region_code)
+    except ForbiddenError as error:
+        raise ForbiddenError(f"{principal.role.value} may not read region metrics: {error.message}") from None
     first, last = _period(first_day, last_day, region_code=region_code)
     return _report(
         f"region:{region_code}", repository.region_days(region_code=region_code, first_day=first, last_day=last)

@@ -1,6 +1,7 @@
 """Who may read and change what in the registry; every use case decides with these before it acts.
 
-Access matrix (out-of-scope reads answer 404, out-of-scope or forbidden writes 403 saying what was refused and why):
+Access matrix (out-of-scope reads answer 404, out-of-scope or forbidden writes 403 saying what was refused and why:
+``may not <action>: <reason>``):
 
 =================  ==========================  ==========================  ================================
 role               read                        institutions: create/edit   pages: create/edit/callback
@@ -39,9 +40,15 @@ def readable_scope(*, principal: Principal, region: str | None) -> str | None:
     return principal.readable_region(region_code_of(region) if region else None)
 
 
-def region_wide_scope(*, principal: Principal, region: str | None) -> str | None:
-    """The region a region-wide read (coverage, export) covers: ``Principal.region_wide_scope`` of the given code."""
-    return principal.region_wide_scope(region_code_of(region) if region else None)
+def region_wide_scope(*, principal: Principal, region: str | None, action: str) -> str | None:
+    """The region a region-wide read (coverage, export) covers: ``Principal.region_wide_scope`` of the given code.
+
+    Its 403 names ``action`` (e.g. ``read coverage``), then why the role may not.
+    """
+    try:
+        return principal.region_wide_scope(region_code_of(region) if region else None)
+    except ForbiddenError as error:
+        raise ForbiddenError(f"{principal.role.value} may not {action}: {error.message}") from None
 
 
 def regions_in(scope: str | None) -> list[str]:
@@ -55,7 +62,7 @@ def ensure_institution_writer(*, principal: Principal, region_code: str, action:
         reason = _READ_ONLY.get(principal.role, "an institution admin changes its institution's pages only")
         raise ForbiddenError(f"may not {action}: {reason}")
     if not principal.can_read(region_code=region_code):
-        raise ForbiddenError(f"may not {action} outside your region {principal.region}")
+        raise ForbiddenError(f"may not {action}: outside your region {principal.region}")
 
 
 def ensure_page_writer(*, principal: Principal, region_code: str, institution_id: str) -> None:
@@ -64,7 +71,7 @@ def ensure_page_writer(*, principal: Principal, region_code: str, institution_id
         raise ForbiddenError(f"may not change pages: {_READ_ONLY[principal.role]}")
     if not principal.can_read(region_code=region_code, institution_id=institution_id):
         scope = "institution" if principal.role is Role.INSTITUTION_ADMIN else f"region {principal.region}"
-        raise ForbiddenError(f"may not change pages outside your {scope}")
+        raise ForbiddenError(f"may not change pages: outside your {scope}")
 
 
 def institution_holder(*, principal: Principal, institution: InstitutionRecord | None) -> str:

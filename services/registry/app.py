@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from services.registry.models import Health
 from services.registry.views import router
 from shared.web import create_app, lambda_handler
 
@@ -13,10 +14,10 @@ app = create_app(
 app.include_router(router)
 
 
-@app.get("/health", tags=["health"])
-def health() -> dict[str, str]:
+@app.get("/health", tags=["health"], response_model=Health)
+def health() -> Health:
     """Liveness (no auth)."""
-    return {"status": "ok", "service": "registry"}
+    return Health(status="ok", service="registry")
 
 
 handler = lambda_handler(app, service="registry")

@@ -39,7 +39,7 @@ def coverage_report(
     *, repository: RegistryRepository, principal: Principal, region: str | None = None
 ) -> CoverageReport:
     """Coverage per region and sphere, read from counters kept on write (BatchGetItem, no scans); a region-wide read."""
-    scope = region_wide_scope(principal=principal, region=region)
+    scope = region_wide_scope(principal=principal, region=region, action="read coverage")
     codes = regions_in(scope)
     counters = repository.coverage_counters(region_codes=codes, spheres=SPHERES)
     regions = []

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from services.registry import spreadsheet
-from services.registry.access import region_code_of
+from services.registry.access import region_code_of, region_wide_scope
 from services.registry.compliance import CHECKLIST_ITEMS
 from services.registry.records import ChecklistEntry, InstitutionRecord, PageRecord
 from services.registry.repository import RegistryRepository
@@ -94,7 +94,7 @@ def export_registry(
 ) -> tuple[bytes, str, str]:
     """The region's registry as a file: ``(content, media type, file name)``; a region-wide read."""
     region_code = region_code_of(region)
-    principal.region_wide_scope(region_code)
+    region_wide_scope(principal=principal, region=region_code, action="export the registry")
     rows = export_rows(repository=repository, region_code=region_code)
     if fmt == "csv":
         return spreadsheet.write_csv(rows), "text/csv; charset=utf-8", f"registry-{region_code}.csv"

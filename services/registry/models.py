@@ -96,6 +96,13 @@ class RegistryModel(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+class Health(BaseModel):
+    """Liveness of the registry API."""
+
+    status: Literal["ok"]
+    service: Literal["registry"]
+
+
 # ---------------------------------------------------------------- regions
 
 

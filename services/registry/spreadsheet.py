@@ -27,7 +27,7 @@ from datetime import date, datetime
 from itertools import chain, islice
 from typing import Any
 
-from shared.errors import DomainError
+from shared.errors import PayloadTooLargeError
 
 HEADER_SCAN_ROWS = 30
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -43,15 +43,6 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 TEXT_MARK = "'"
 """Marks a CSV cell as text (as spreadsheet programs do); written before formula starts and before itself."""
 _MARKED_STARTS = (*FORMULA_STARTS, TEXT_MARK)
-
-
-class FileTooLargeError(DomainError):
-    """The upload, or a sheet in it, is larger than an import reads (413 naming ``file``)."""
-
-    status_code = 413
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, field="file")
 
 
 @dataclass(frozen=True)
@@ -287,12 +278,12 @@ def _bounded(rows: Iterable[Sequence[Any]]) -> Iterator[tuple[Any, ...]]:
     """The rows without trailing blank cells; 413 past ``MAX_SHEET_ROWS`` rows or ``MAX_SHEET_COLUMNS`` columns."""
     for number, row in enumerate(rows, start=1):
         if number > MAX_SHEET_ROWS:
-            raise FileTooLargeError(f"more than {MAX_SHEET_ROWS} rows: split the file")
+            raise PayloadTooLargeError(f"more than {MAX_SHEET_ROWS} rows: split the file", field="file")
         width = len(row)
         while width and row[width - 1] in (None, ""):
             width -= 1
         if width > MAX_SHEET_COLUMNS:
-            raise FileTooLargeError(f"row {number} has more than {MAX_SHEET_COLUMNS} columns")
+            raise PayloadTooLargeError(f"row {number} has more than {MAX_SHEET_COLUMNS} columns", field="file")
         yield tuple(row[:width])
 
 
@@ -333,9 +324,10 @@ def _check_archive(content: bytes) -> None:
     unpacked = sum(member.file_size for member in members)
     loaded = sum(member.file_size for member in members if not member.filename.startswith("xl/worksheets/"))
     if unpacked > MAX_UNPACKED_BYTES or loaded > MAX_LOADED_BYTES:
-        raise FileTooLargeError(
+        raise PayloadTooLargeError(
             f"the workbook unpacks to more than {MAX_UNPACKED_BYTES // 2**20} MB, or more than "
-            f"{MAX_LOADED_BYTES // 2**20} MB besides its sheets"
+            f"{MAX_LOADED_BYTES // 2**20} MB besides its sheets",
+            field="file",
         )
 
 
@@ -343,9 +335,10 @@ def _check_dimension(sheet: Any) -> None:
     """413 for a sheet whose declared size is past the limits, before any of its rows is read."""
     rows, columns = sheet.max_row or 0, sheet.max_column or 0
     if rows > MAX_SHEET_ROWS or columns > MAX_SHEET_COLUMNS:
-        raise FileTooLargeError(
+        raise PayloadTooLargeError(
             f"sheet «{shown(sheet.title)}» spans {rows} rows and {columns} columns; at most {MAX_SHEET_ROWS} rows "
-            f"and {MAX_SHEET_COLUMNS} columns are read: delete what lies below or right of the data"
+            f"and {MAX_SHEET_COLUMNS} columns are read: delete what lies below or right of the data",
+            field="file",
         )
 
 
@@ -371,7 +364,7 @@ def read_xlsx(content: bytes) -> Table:
             return _first_table(workbook.worksheets)
         finally:
             workbook.close()
-    except FileTooLargeError:
+    except PayloadTooLargeError:
         raise
     except Exception as error:  # any parse failure of a user file is a user error
         return Table(problems=[Problem(1, None, f"not a readable XLSX file: {type(error).__name__}")])
@@ -398,7 +391,7 @@ def read_csv(content: bytes) -> Table:
 def read_table(content: bytes, *, filename: str | None = None) -> Table:
     """Rows of an XLSX (detected by content) or CSV file; 413 for a file past the limits."""
     if len(content) > MAX_IMPORT_BYTES:
-        raise FileTooLargeError(f"larger than {MAX_IMPORT_BYTES // 2**20} MB")
+        raise PayloadTooLargeError(f"larger than {MAX_IMPORT_BYTES // 2**20} MB", field="file")
     if content[:4] == b"PK\x03\x04" or (filename or "").lower().endswith(".xlsx"):
         return read_xlsx(content)
     return read_csv(content)

@@ -253,9 +253,9 @@ def test_forbidden_writes_say_what_was_refused_and_why(
     messages.append(refused.json()["message"])
     assert messages == [
         "may not change pages: an operator's access is read-only",
-        "may not change pages outside your institution",
+        "may not change pages: outside your institution",
         "may not change institutions: an institution admin changes its institution's pages only",
-        "may not change institutions outside your region 54",
+        "may not change institutions: outside your region 54",
         "may not change region settings: portal clients are read-only",
         "may not import a registry: an institution admin changes its institution's pages only",
     ]

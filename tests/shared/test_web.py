@@ -9,7 +9,7 @@ from fastapi import Query
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field, SecretStr
 
-from shared.errors import ConflictError
+from shared.errors import ConflictError, PayloadTooLargeError
 from shared.web import KnownRegion, create_app
 
 app = create_app(service="test", title="test")
@@ -24,6 +24,8 @@ class Body(BaseModel):
 def create_thing(body: Body) -> dict[str, str]:
     if body.name == "taken":
         raise ConflictError("already registered", field="name")
+    if len(body.name) > 100:
+        raise PayloadTooLargeError("longer than 100 characters", field="name")
     return {"name": body.name}
 
 
@@ -63,6 +65,15 @@ def test_domain_errors_keep_their_status_and_field() -> None:
     }
 
 
+def test_a_payload_past_a_limit_is_413_in_the_error_shape() -> None:
+    response = client.post("/things", json={"name": "x" * 101, "secret": "s" * 16})
+    assert response.status_code == 413
+    assert response.json() == {
+        "message": "name: longer than 100 characters",
+        "detail": [{"field": "name", "message": "longer than 100 characters"}],
+    }
+
+
 def test_unknown_region_is_422_and_known_region_passes() -> None:
     bad = client.get("/things", params={"region": "99"})
     assert bad.status_code == 422 and bad.json()["message"] == "region: unknown region code '99'"
@@ -79,6 +90,6 @@ def test_every_route_declares_the_error_schema_for_what_any_route_may_answer(mod
         for method, operation in operations.items():
             if path == "/health":
                 continue
-            for status in ("400", "401", "403", "404", "422", "503"):
+            for status in ("400", "401", "403", "404", "409", "413", "422", "503"):
                 content = operation["responses"][status]["content"]["application/json"]
                 assert content["schema"] == {"$ref": "#/components/schemas/ErrorBody"}, (method, path, status)
