@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 TOOLS := .venv-tools
 SAM_REGION ?= eu-central-1
 
-.PHONY: dev test lint typecheck cfn-lint pytest bench validate build clean train-triage eval-triage
+.PHONY: dev test lint typecheck cfn-lint pytest bench validate build clean train-triage eval-triage browser console
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
-dev: $(STAMP)  ## run the local stack with demo data on http://127.0.0.1:8000
+dev: $(STAMP) console  ## run the local stack with demo data on http://127.0.0.1:8000 (console at /console/)
 	$(BIN)/gospubliki dev
 
 test: lint typecheck cfn-lint pytest  ## everything CI runs
@@ -29,8 +29,18 @@ typecheck: $(STAMP)
 cfn-lint: $(STAMP)
 	$(BIN)/cfn-lint infra/template.yaml
 
-pytest: $(STAMP)
+pytest: $(STAMP) browser console
 	$(BIN)/pytest
+
+CONSOLE_VENDOR := console/app/vendor/.installed
+
+browser:  ## Debian's Chromium for the console's browser tests (Playwright drives it; no browser download)
+	test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
+
+console: $(CONSOLE_VENDOR)  ## the console's pinned libraries (npm ci), copied into console/app/vendor
+
+$(CONSOLE_VENDOR): console/package.json console/package-lock.json console/vendor.mjs
+	cd console && npm ci --ignore-scripts --no-audit --no-fund && npm run --silent vendor
 
 bench: $(STAMP)  ## benchmarks, printed as ratios to baselines measured in the same run
 	$(BIN)/python bench/cold_start.py

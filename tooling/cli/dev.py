@@ -38,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
         seeded_marker.touch()
     print(
         f"Gospubliki Hub local stack is up ({'state restored' if stack.restored else 'fresh state'} in {args.state})\n"
+        f"  Console  {stack.base_url}/console/  (local sign-in: pick a role, region and institution)\n"
         f"  API      {stack.base_url}\n"
         f"  Docs     {stack.base_url}/docs\n"
         f"  Health   {stack.base_url}/health\n"
