@@ -49,6 +49,8 @@ class Settings(BaseModel):
         default_factory=dict, description="JSON object item -> weight over the registry's default checklist weights"
     )
 
+    vk_api_url: str = Field(default="https://api.vk.com/method", description="VK API base; the fake VK locally")
+
     page_cache_ttl_seconds: float = Field(default=30.0, ge=0, description="Webhook's in-memory page cache TTL")
 
     @property

@@ -120,6 +120,7 @@ class LocalStack:
                 "AWS_DEFAULT_REGION": LOCAL_REGION,
                 "GOSPUBLIKI_AWS_ENDPOINT_URL": f"http://127.0.0.1:{moto_port}",
                 "GOSPUBLIKI_AUTH_JWKS_FILE": str(jwks_path),
+                "GOSPUBLIKI_VK_API_URL": f"{self.base_url}/_local/vk/method",
             }
         )
         wiring.reset()
