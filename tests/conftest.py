@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -81,6 +82,26 @@ def aws(moto_endpoint: str, key_dir: Path, monkeypatch: pytest.MonkeyPatch) -> I
     """Every table and queue of the template under a fresh stack name, with the functions' environment set."""
     with provisioned(monkeypatch, moto_endpoint=moto_endpoint, key_dir=key_dir) as template:
         yield template
+
+
+@pytest.fixture(scope="session")
+def fake_vk() -> Iterator[str]:
+    """The local stack's fake VK API served alone over HTTP; its base URL (``.../_local/vk``)."""
+    import uvicorn
+    from fastapi import FastAPI
+
+    from tooling.local.fake_vk import create_router
+
+    app = FastAPI()
+    app.include_router(create_router(callback_url="http://127.0.0.1:9/unused"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    yield f"http://127.0.0.1:{server.config.port}/_local/vk"
+    server.should_exit = True
+    thread.join()
 
 
 @pytest.fixture

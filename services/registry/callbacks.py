@@ -9,7 +9,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from services.registry.records import PageRecord
-from shared.errors import InvalidInputError
+from shared.errors import InvalidInputError, UnavailableError
+from shared.vk_api import VkApi, VkApiError
 from shared.vk_secret import hash_secret, new_salt
 
 if TYPE_CHECKING:
@@ -53,3 +54,18 @@ def with_callback(*, record: PageRecord, settings: CallbackSettings, tokens: Acc
         tokens.put(page_id=record["id"], token=settings.access_token.get_secret_value())
         result["has_access_token"] = True
     return result
+
+
+def token_permissions(*, vk: VkApi, token: str) -> list[str]:
+    """The permissions VK reports for a community token (``groups.getTokenPermissions``).
+
+    422 naming ``access_token`` when VK refuses the token, 503 when VK cannot be asked now.
+    """
+    try:
+        answer = vk.call("groups.getTokenPermissions", {}, token=token)
+    except VkApiError as error:
+        if error.transient:
+            raise UnavailableError("VK cannot check the token now; try again later") from None
+        raise InvalidInputError(f"VK refused the token: {error.reason}", field="access_token") from None
+    permissions = answer.get("permissions", []) if isinstance(answer, dict) else []
+    return sorted({str(item["name"]) for item in permissions if isinstance(item, dict) and "name" in item})

@@ -251,6 +251,12 @@ class CallbackSettings(RegistryModel):
     access_token: Annotated[SecretStr, Field(min_length=1, max_length=500)] | None = None
 
 
+class VkTokenUpdate(RegistryModel):
+    """A VK community access token: write-only, kept in the secret store, never returned or logged."""
+
+    access_token: Annotated[SecretStr, Field(min_length=1, max_length=500)]
+
+
 class PageBase(RegistryModel):
     platform: Platform = "vk"
     group_id: GroupId | None = None
@@ -305,6 +311,9 @@ class PageRead(BaseModel):
     compliance_pct: int
     callback_configured: bool = Field(description="A callback secret and confirmation code are set")
     has_access_token: bool
+    token_permissions: list[str] = Field(
+        default_factory=list, description="What VK reports the community token may do (groups.getTokenPermissions)"
+    )
     created_at: datetime
     updated_at: datetime
     revision: int

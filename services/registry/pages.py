@@ -7,12 +7,20 @@ from datetime import datetime
 from typing import Any
 
 from services.registry.access import ensure_page_writer, page_holder, readable_scope, regions_in
-from services.registry.callbacks import AccessTokenStore, with_callback
+from services.registry.callbacks import AccessTokenStore, token_permissions, with_callback
 from services.registry.compliance import CHECKLIST_ITEMS, compliance_pct
 from services.registry.counters import with_page_change
 from services.registry.filters import PageFilter
 from services.registry.institutions import load_institution
-from services.registry.models import CallbackSettings, Checklist, Listing, PageCreate, PageRead, PageUpdate
+from services.registry.models import (
+    CallbackSettings,
+    Checklist,
+    Listing,
+    PageCreate,
+    PageRead,
+    PageUpdate,
+    VkTokenUpdate,
+)
 from services.registry.publishing import commit_and_publish
 from services.registry.records import (
     ChecklistEntry,
@@ -30,6 +38,7 @@ from services.registry.validation import platform_of, url_key, vk_group_id_of
 from shared.auth import Principal, Role
 from shared.errors import ConflictError, InvalidInputError, NotFoundError
 from shared.logs import get_logger
+from shared.vk_api import VkApi
 
 PAGE_FIELDS = ("platform", "group_id", "screen_name", "url", "category", "subscribers", "quality_marks")
 logger = get_logger("registry")
@@ -50,6 +59,7 @@ def page_read(record: PageRecord) -> PageRead:
         compliance_pct=int(record.get("compliance_pct") or 0),
         callback_configured=bool(record.get("secret_hash") and record.get("confirmation_code")),
         has_access_token=bool(record.get("has_access_token")),
+        token_permissions=record.get("token_permissions") or [],
         created_at=record["created_at"],
         updated_at=record["updated_at"],
         revision=record["revision"],
@@ -230,6 +240,30 @@ def set_callback(
     institution = load_institution(repository=repository, institution_id=before["institution_id"])
     _commit_page(repository, principal, institution, before, after)
     logger.info("callback settings rotated", extra={"page_id": page_id})
+    return page_read(after)
+
+
+def set_vk_token(
+    *,
+    repository: RegistryRepository,
+    tokens: AccessTokenStore,
+    vk: VkApi,
+    principal: Principal,
+    page_id: str,
+    data: VkTokenUpdate,
+) -> PageRead:
+    """Check a community token with VK, keep it in the secret store, and record what VK says it may do."""
+    before = load_page(repository=repository, page_id=page_id)
+    ensure_page_writer(principal=principal, region_code=before["region_code"], institution_id=before["institution_id"])
+    if before["platform"] != "vk" or before.get("group_id") is None:
+        raise InvalidInputError("only a VK page with a community id takes a VK access token", field="access_token")
+    token = data.access_token.get_secret_value()
+    permissions = token_permissions(vk=vk, token=token)
+    tokens.put(page_id=page_id, token=token)
+    after = bump(before | {"has_access_token": True, "token_permissions": permissions}, at=now_iso())
+    institution = load_institution(repository=repository, institution_id=before["institution_id"])
+    _commit_page(repository, principal, institution, before, after)
+    logger.info("VK access token set", extra={"page_id": page_id, "permissions": permissions})
     return page_read(after)
 
 

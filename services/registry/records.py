@@ -104,6 +104,7 @@ class PageRecord(TypedDict):
     secret_salt: NotRequired[str]
     secret_hash: NotRequired[str]
     confirmation_code: NotRequired[str]
+    token_permissions: NotRequired[list[str]]
 
 
 class RegionSettingsRecord(TypedDict):

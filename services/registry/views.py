@@ -29,13 +29,16 @@ from services.registry.models import (
     RegionSettings,
     Sphere,
     Status,
+    VkTokenUpdate,
 )
 from services.registry.repository import RegistryRepository
 from services.registry.spreadsheet import MAX_IMPORT_BYTES, XLSX_MEDIA_TYPE
+from shared.vk_api import VkApi
 from shared.web import CurrentPrincipal, ErrorBody
 
 Repository = Annotated[RegistryRepository, Depends(bootstrap.repository)]
 AccessTokens = Annotated[AccessTokenStore, Depends(bootstrap.access_tokens)]
+VkClient = Annotated[VkApi, Depends(bootstrap.vk_api)]
 Limit = Annotated[int, Query(ge=1, le=500)]
 Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page")]
 Region = Annotated[str | None, Query(description="2-digit region code (default: your region, all for federal admins)")]
@@ -179,6 +182,21 @@ def set_callback(
 ) -> PageRead:
     """Rotate a VK page's confirmation code, secret and access token (write-only)."""
     return pages.set_callback(repository=repository, tokens=tokens, principal=principal, page_id=page_id, data=data)
+
+
+@router.put("/pages/{page_id}/vk-token", response_model=PageRead)
+def set_vk_token(
+    principal: CurrentPrincipal,
+    repository: Repository,
+    tokens: AccessTokens,
+    vk: VkClient,
+    page_id: str,
+    data: VkTokenUpdate,
+) -> PageRead:
+    """Set a VK page's community access token (write-only; the page shows what VK says it may do)."""
+    return pages.set_vk_token(
+        repository=repository, tokens=tokens, vk=vk, principal=principal, page_id=page_id, data=data
+    )
 
 
 @router.post(

@@ -44,6 +44,7 @@ GET   /registry/pages?institution_id              200 200 200  200 200 404  200 
 GET   /registry/pages/{page}                      200 200 200  200 200 404  200 200 404  200 404 404  200 200 404
 PATCH /registry/pages/{page}                      200 200 200  200 200 403  403 403 403  200 403 403  403 403 403
 PUT   /registry/pages/{page}/callback             200 200 200  200 200 403  403 403 403  200 403 403  403 403 403
+PUT   /registry/pages/{page}/vk-token             200 200 200  200 200 403  403 403 403  200 403 403  403 403 403
 POST  /registry/import?region                     200 200 200  200 200 403  403 403 403  403 403 403  403 403 403
 GET   /registry/export?region                     200 200 200  200 200 404  200 200 404  403 403 404  200 200 404
 GET   /registry/coverage?region                   200 200 200  200 200 404  200 200 404  403 403 404  200 200 404
@@ -173,6 +174,7 @@ def _request(case: Case, target: Target) -> dict[str, Any]:
         "PUT /registry/pages/{page}/callback": lambda: {
             "json": {"confirmation_code": "abcd1234", "secret": "matrix-" + uuid.uuid4().hex}
         },
+        "PUT /registry/pages/{page}/vk-token": lambda: {"json": {"access_token": "vk1.a.matrix-token"}},
         "POST /registry/import": lambda: {
             "params": {**params, "dry_run": "true"},
             "files": {"file": ("r.csv", b"x", "text/csv")},

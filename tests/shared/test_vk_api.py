@@ -2,36 +2,13 @@
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Iterator
-
 import httpx
 import pytest
-import uvicorn
-from fastapi import FastAPI
 
 from shared.vk_api import TokenBucket, VkApi, VkApiError
-from tooling.local.fake_vk import create_router
 from tooling.local.stack import free_port
 
 TOKEN = "vk1.a.community-token-of-test"
-
-
-@pytest.fixture(scope="module")
-def fake_vk() -> Iterator[str]:
-    """The fake VK API served over HTTP; yields its base URL."""
-    app = FastAPI()
-    app.include_router(create_router(callback_url="http://127.0.0.1:9/unused"))
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{port}/_local/vk"
-    server.should_exit = True
-    thread.join()
 
 
 def _client(base: str, slept: list[float]) -> VkApi:
