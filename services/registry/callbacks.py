@@ -39,8 +39,8 @@ class AccessTokenStore:
             client.create_secret(Name=name, SecretString=token, Description="VK community access token")
 
 
-def with_callback(*, record: PageRecord, settings: CallbackSettings, tokens: AccessTokenStore) -> PageRecord:
-    """The page with new callback settings (a fresh salt and hash); a given access token goes to ``tokens``."""
+def with_callback(*, record: PageRecord, settings: CallbackSettings) -> PageRecord:
+    """The page with new callback settings (a fresh salt and hash)."""
     if record["platform"] != "vk":
         raise InvalidInputError("only VK pages have callback settings", field="callback")
     if record.get("group_id") is None:
@@ -50,9 +50,6 @@ def with_callback(*, record: PageRecord, settings: CallbackSettings, tokens: Acc
     result["secret_salt"] = salt
     result["secret_hash"] = hash_secret(settings.secret.get_secret_value(), salt)
     result["confirmation_code"] = settings.confirmation_code
-    if settings.access_token is not None:
-        tokens.put(page_id=record["id"], token=settings.access_token.get_secret_value())
-        result["has_access_token"] = True
     return result
 
 

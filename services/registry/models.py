@@ -248,7 +248,6 @@ class CallbackSettings(RegistryModel):
 
     confirmation_code: ConfirmationCode
     secret: Annotated[SecretStr, Field(min_length=16, max_length=50)]
-    access_token: Annotated[SecretStr, Field(min_length=1, max_length=500)] | None = None
 
 
 class VkTokenUpdate(RegistryModel):

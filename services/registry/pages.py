@@ -157,7 +157,6 @@ def _iso(value: datetime | str | None) -> str | None:
 def create_page(
     *,
     repository: RegistryRepository,
-    tokens: AccessTokenStore,
     principal: Principal,
     institution_id: str,
     data: PageCreate,
@@ -185,7 +184,7 @@ def create_page(
     record = finish_page(check_page_fields(values))
     _check_page_free(repository, principal, record)
     if data.callback:
-        record = with_callback(record=record, settings=data.callback, tokens=tokens)
+        record = with_callback(record=record, settings=data.callback)
     _commit_page(repository, principal, institution, None, record)
     logger.info("page created", extra={"page_id": record["id"], "institution_id": institution_id})
     return page_read(record)
@@ -228,15 +227,14 @@ def update_page(*, repository: RegistryRepository, principal: Principal, page_id
 def set_callback(
     *,
     repository: RegistryRepository,
-    tokens: AccessTokenStore,
     principal: Principal,
     page_id: str,
     data: CallbackSettings,
 ) -> PageRead:
-    """Rotate a VK page's confirmation code, secret and (if given) access token."""
+    """Rotate a VK page's confirmation code and secret."""
     before = load_page(repository=repository, page_id=page_id)
     ensure_page_writer(principal=principal, region_code=before["region_code"], institution_id=before["institution_id"])
-    after = bump(with_callback(record=before, settings=data, tokens=tokens), at=now_iso())
+    after = bump(with_callback(record=before, settings=data), at=now_iso())
     institution = load_institution(repository=repository, institution_id=before["institution_id"])
     _commit_page(repository, principal, institution, before, after)
     logger.info("callback settings rotated", extra={"page_id": page_id})

@@ -126,13 +126,9 @@ def update_institution(
 
 
 @router.post("/institutions/{institution_id}/pages", response_model=PageRead, status_code=status.HTTP_201_CREATED)
-def create_page(
-    principal: CurrentPrincipal, repository: Repository, tokens: AccessTokens, institution_id: str, data: PageCreate
-) -> PageRead:
+def create_page(principal: CurrentPrincipal, repository: Repository, institution_id: str, data: PageCreate) -> PageRead:
     """Register a page of an institution (409 if its link or VK community is registered)."""
-    return pages.create_page(
-        repository=repository, tokens=tokens, principal=principal, institution_id=institution_id, data=data
-    )
+    return pages.create_page(repository=repository, principal=principal, institution_id=institution_id, data=data)
 
 
 @router.get("/pages", response_model=Listing[PageRead])
@@ -177,11 +173,9 @@ def update_page(principal: CurrentPrincipal, repository: Repository, page_id: st
 
 
 @router.put("/pages/{page_id}/callback", response_model=PageRead)
-def set_callback(
-    principal: CurrentPrincipal, repository: Repository, tokens: AccessTokens, page_id: str, data: CallbackSettings
-) -> PageRead:
-    """Rotate a VK page's confirmation code, secret and access token (write-only)."""
-    return pages.set_callback(repository=repository, tokens=tokens, principal=principal, page_id=page_id, data=data)
+def set_callback(principal: CurrentPrincipal, repository: Repository, page_id: str, data: CallbackSettings) -> PageRead:
+    """Rotate a VK page's confirmation code and secret (write-only; the token: ``PUT .../vk-token``)."""
+    return pages.set_callback(repository=repository, principal=principal, page_id=page_id, data=data)
 
 
 @router.put("/pages/{page_id}/vk-token", response_model=PageRead)

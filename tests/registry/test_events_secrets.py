@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.registry import publishing
+from shared import wiring
 from shared.config import get_settings
 from shared.errors import UnavailableError
 from shared.vk_secret import secret_matches
@@ -97,17 +98,24 @@ def test_secrets_never_leak(
     create_institution: Callable[..., dict[str, Any]],
     capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
+    fake_vk: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from shared.aws import secrets
 
+    monkeypatch.setenv("GOSPUBLIKI_VK_API_URL", f"{fake_vk}/method")
+    wiring.reset()
     institution = create_institution()
-    body = {**page_payload(), "callback": {"confirmation_code": CODE, "secret": SECRET, "access_token": TOKEN}}
+    body = {**page_payload(), "callback": {"confirmation_code": CODE, "secret": SECRET}}
     responses = [client.post(f"/registry/institutions/{institution['id']}/pages", json=body, headers=federal)]
     page = responses[0].json()
-    assert page["callback_configured"] is True and page["has_access_token"] is True
-    rotate = {"confirmation_code": "zz99", "secret": SECRET[::-1], "access_token": TOKEN + "2"}
+    token_url = f"/registry/pages/{page['id']}/vk-token"
+    responses.append(client.put(token_url, json={"access_token": TOKEN}, headers=federal))
+    assert page["callback_configured"] is True and responses[-1].json()["has_access_token"] is True
+    rotate = {"confirmation_code": "zz99", "secret": SECRET[::-1]}
     responses += [
         client.put(f"/registry/pages/{page['id']}/callback", json=rotate, headers=federal),
+        client.put(token_url, json={"access_token": TOKEN + "2"}, headers=federal),
         client.get(f"/registry/pages/{page['id']}", headers=federal),
         client.get("/registry/pages", headers=federal),
         client.patch(f"/registry/pages/{page['id']}", json={"category": "card"}, headers=federal),
@@ -128,7 +136,7 @@ def test_secrets_never_leak(
         for text in texts:
             assert value not in text
     for key in ("secret_hash", "secret_salt", "confirmation_code", "access_token"):
-        assert f'"{key}"' not in responses[2].text
+        assert f'"{key}"' not in responses[4].text
 
 
 def test_callback_only_for_vk(
