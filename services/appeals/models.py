@@ -7,12 +7,29 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-AppealStatus = Literal["new", "answered"]
-AppealKind = Literal["appeal"]
+AppealStatus = Literal["new", "answered", "no_action"]
+AppealKind = Literal["appeal", "gratitude", "spam", "abuse", "other"]
+AppealRubric = Literal[
+    "roads_transport",
+    "improvement",
+    "housing_utilities",
+    "waste",
+    "healthcare",
+    "social_protection",
+    "education",
+    "culture_sport",
+    "construction",
+    "ecology",
+    "stray_animals",
+    "other",
+]
+AppealPriority = Literal["normal", "urgent"]
 SourceType = Literal["wall", "board", "photo", "video", "market", "message"]
 Actor = Literal["author", "community"]
 DeletedBy = Actor
-HistoryAction = Literal["created", "edited", "deleted", "restored", "answered"]
+HistoryAction = Literal[
+    "created", "edited", "deleted", "restored", "answered", "classified", "reclassified", "corrected"
+]
 
 
 class AppealModel(BaseModel):
@@ -57,15 +74,53 @@ class AppealReply(AppealModel):
     admin_author_id: int | None = None
 
 
+class AppealLabels(AppealModel):
+    """What an appeal is: its kind, rubric (appeals only) and priority."""
+
+    kind: AppealKind
+    rubric: AppealRubric | None = None
+    priority: AppealPriority = "normal"
+
+
+class AppealTriage(AppealModel):
+    """The classifier's own labels of the current text (operators' corrections never change them)."""
+
+    kind: AppealKind
+    rubric: AppealRubric | None = None
+    priority: AppealPriority = "normal"
+    obscene: bool = False
+    confidence: float = Field(ge=0, le=1, description="Probability of the kind (times the rubric's for an appeal)")
+    classifier_version: str
+    at: datetime = Field(description="When the text was classified")
+
+
+class AnswerQuality(AppealModel):
+    """How the community's first answer measures up: ``score`` 0-100 (a real answer, not a formal reply)."""
+
+    score: int = Field(ge=0, le=100)
+    flags: list[str] = Field(
+        default_factory=list,
+        description="Among too_short, no_greeting, no_deadline, no_measures, template_only",
+    )
+
+
 class HistoryEntry(AppealModel):
-    """One change of the appeal: its text versions, deletion and restoration in VK, its status changes."""
+    """One change of the appeal: its text versions, deletion and restoration in VK, its status and label changes.
+
+    ``classified`` holds the first classification (``new``), ``reclassified`` the model's new labels after an edit,
+    ``corrected`` an operator's change (``actor``: the token's subject); ``old``/``new`` are the labels.
+    """
 
     action: HistoryAction
     at: datetime
     text: str | None = None
     by: Actor | None = None
+    actor: str | None = None
     old_status: AppealStatus | None = None
     new_status: AppealStatus | None = None
+    old: AppealLabels | None = None
+    new: AppealLabels | None = None
+    classifier_version: str | None = None
 
 
 class Appeal(AppealModel):
@@ -80,10 +135,14 @@ class Appeal(AppealModel):
     text: str
     attachments: list[AppealAttachment] = Field(default_factory=list)
     received_at: datetime = Field(description="VK's time of the comment, with the region's UTC offset")
-    status: AppealStatus
-    kind: AppealKind
-    rubric: str | None = None
-    due_at: datetime | None = Field(default=None, description="Response deadline (set by the SLA issue)")
+    status: AppealStatus = Field(description="new or answered for appeals; no_action for every other kind")
+    kind: AppealKind = Field(description="The classifier's kind, or the operator's correction")
+    rubric: AppealRubric | None = Field(default=None, description="Appeals only: the topic")
+    priority: AppealPriority = Field(default="normal", description="urgent: a danger to life or health")
+    obscene: bool = Field(default=False, description="The text contains obscene language")
+    triage: AppealTriage | None = Field(default=None, description="The classifier's labels of the current text")
+    corrected_at: datetime | None = Field(default=None, description="The last operator correction of the labels")
+    due_at: datetime | None = Field(default=None, description="Response deadline (appeals only, never no_action)")
     first_response_at: datetime | None = None
     response_working_minutes: int | None = Field(
         default=None, description="Working minutes to the first response (computed by the SLA issue; null until then)"
@@ -95,6 +154,7 @@ class Appeal(AppealModel):
     deleted_by: DeletedBy | None = None
     history: list[HistoryEntry] = Field(default_factory=list)
     reply: AppealReply | None = None
+    answer_quality: AnswerQuality | None = Field(default=None, description="Rating of the community's first answer")
 
 
 class AppealFilters(AppealModel):
@@ -105,7 +165,8 @@ class AppealFilters(AppealModel):
     page_id: str | None = None
     status: AppealStatus | None = None
     kind: AppealKind | None = None
-    rubric: str | None = None
+    rubric: AppealRubric | None = None
+    priority: AppealPriority | None = None
     overdue: bool | None = None
     received_from: date | datetime | None = Field(default=None, description="A day starts in the region's zone")
     received_to: date | datetime | None = Field(default=None, description="A day is included up to its end")
@@ -116,3 +177,41 @@ class AppealPage(AppealModel):
 
     items: list[Appeal]
     next_cursor: str | None = None
+
+
+class AppealCorrection(AppealModel):
+    """An operator's correction of an appeal's labels (at least one field).
+
+    A kind other than ``appeal`` clears the rubric and the priority and sets the status ``no_action``; ``appeal``
+    needs a rubric (given here or already on the appeal) and reopens the appeal (``new``, or ``answered`` if the
+    community has replied).
+    """
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    kind: AppealKind | None = None
+    rubric: AppealRubric | None = None
+    priority: AppealPriority | None = None
+
+
+class ClassCounts(AppealModel):
+    """Of one class: appeals the model put in it, and operator corrections away from it and into it."""
+
+    assigned: int = 0
+    corrected_from: int = 0
+    corrected_to: int = 0
+
+
+class TriageStats(AppealModel):
+    """How the classifier does on a region's traffic over whole local days, per class of each label.
+
+    ``assigned`` counts by the day an appeal was received, corrections by the day they were made; rubric and
+    priority corrections count between appeals only (a kind correction counts under ``kind``).
+    """
+
+    region: str
+    first_day: date = Field(serialization_alias="from")
+    last_day: date = Field(serialization_alias="to")
+    kind: dict[AppealKind, ClassCounts]
+    rubric: dict[AppealRubric, ClassCounts]
+    priority: dict[AppealPriority, ClassCounts]

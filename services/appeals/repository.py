@@ -3,13 +3,18 @@
 Items (``PK`` / ``SK``):
 
 - ``APPEAL#{id}`` / ``APPEAL`` - the appeal; ``id`` is derived from the comment's or message's natural key, so the
-  conditional put of the appeal *is* the natural-key dedupe. GSI1 ``REGION#{code}``, GSI2 ``INST#{id}``, both
-  sorted by ``{received_at UTC}#{id}``.
+  conditional put of the appeal *is* the natural-key dedupe. GSI1 ``REGION#{code}``, GSI2 ``INST#{id}``, GSI4
+  ``KIND#{code}#{kind}``, GSI5 ``RUBRIC#{code}#{rubric}`` (appeals only) and GSI6 ``URGENT#{code}`` (urgent ones
+  only), all sorted by ``{received_at UTC}#{id}``; GSI3 ``CORRECTED#{code}`` sorted by ``{corrected_at UTC}#{id}``
+  (corrected ones only: the label export).
+- ``TRIAGE#{code}`` / ``DAY#{local date}`` - the region's classifier counters of a day (``assigned:{label}:{class}``
+  by the day an appeal was received, ``corrected_from:...`` / ``corrected_to:...`` by the day of the correction),
+  added in the transaction of the appeal's write, so a redelivered event counts once.
 - ``EVENT#{group_id}#{event_id}`` / ``EVENT`` - VK event seen, put in every effect's transaction (TTL 72 h), or
   alone with its ``outcome`` when it had no effect: ``ignored``, or ``rejected`` with a ``reason`` (TTL 14 days,
   as long as a dead letter would have been kept).
 - ``THREAD#{thread}`` / ``{date}#{id}`` - appeals of a post/topic/photo/video/item or dialog in VK order, so a
-  community reply can find the earliest unanswered one.
+  community reply can find the earliest unanswered one (``no_action`` marks a non-appeal, which it skips).
 - ``REPLY#{id}`` / ``REPLY`` - a community reply already applied (its natural-key dedupe).
 - ``PAGE#{page_id}`` / ``PAGE`` and ``GROUP#{group_id}`` / ``PAGE`` - the projection of registry pages, by id and
   by VK community (newest ``revision`` wins).
@@ -22,8 +27,9 @@ Only Get/Put/Update/Delete/Query and ``TransactWriteItems`` (through ``shared.tr
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict, cast
 
 from shared.dynamo import decode_cursor, deserialize, encode_cursor, is_conditional_failure, serialize, serialize_value
@@ -32,18 +38,30 @@ from shared.transactions import ConditionFailed, transact_write
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-    from services.appeals.models import Actor, AppealKind, AppealReply, AppealStatus, DeletedBy, HistoryAction
+    from services.appeals.models import (
+        Actor,
+        AppealKind,
+        AppealPriority,
+        AppealReply,
+        AppealStatus,
+        DeletedBy,
+        HistoryAction,
+    )
 
 EVENT_TTL_SECONDS = 72 * 3600
 REJECTED_EVENT_TTL_SECONDS = 14 * 86400
 MAX_LIST_QUERIES = 5
 PAGE_SK = "PAGE"
-_APPEAL_STORAGE_ATTRIBUTES = frozenset({"PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "entity", "thread_sk"})
+_LABEL_INDEXES = ("GSI4", "GSI5", "GSI6")
+_APPEAL_STORAGE_ATTRIBUTES = frozenset(
+    {"PK", "SK", "entity", "thread_sk"} | {f"GSI{number}{part}" for number in range(1, 7) for part in ("PK", "SK")}
+)
+STATS_MEASURES = ("assigned", "corrected_from", "corrected_to")
 _NEWER_REVISION = "attribute_not_exists(PK) OR revision <= :revision"
 _OWNED_BY_PAGE = "attribute_not_exists(PK) OR page_id = :page_id"
 _APPEND_HISTORY = "history = list_append(if_not_exists(history, :empty), :entry)"
 
-ChangeOutcome = Literal["applied", "duplicate", "no_appeal"]
+ChangeOutcome = Literal["applied", "duplicate", "no_appeal", "changed_meanwhile"]
 AnswerOutcome = Literal["applied", "duplicate", "answered_concurrently"]
 SeenOutcome = Literal["applied", "ignored", "rejected"]
 
@@ -88,23 +106,99 @@ class ThreadEntry:
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """A community reply as the first response to an appeal."""
+    """A community reply as the first response to an appeal (``status``: the appeal's, as read)."""
 
     target: ThreadEntry
     answered_at: datetime
     reply: AppealReply
     elapsed_minutes: int
+    status: AppealStatus
+    quality: AnswerQualityRecord
+
+
+class LabelsRecord(TypedDict):
+    """Stored labels of an appeal (in its history)."""
+
+    kind: AppealKind
+    rubric: NotRequired[str]
+    priority: AppealPriority
+
+
+class TriageRecord(TypedDict):
+    """The classifier's stored labels of an appeal's current text."""
+
+    kind: AppealKind
+    rubric: NotRequired[str]
+    priority: AppealPriority
+    obscene: bool
+    confidence: float
+    classifier_version: str
+    at: str
+
+
+class AnswerQualityRecord(TypedDict):
+    """The stored rating of the community's first answer."""
+
+    score: int
+    flags: list[str]
 
 
 class HistoryRecord(TypedDict):
-    """One stored change of an appeal (``created``, ``edited``, ``deleted``, ``restored``, ``answered``)."""
+    """One stored change of an appeal (``created``, ``edited``, ``classified``, ``answered``, ...)."""
 
     action: HistoryAction
     at: str
     text: NotRequired[str]
     by: NotRequired[Actor]
+    actor: NotRequired[str]
     old_status: NotRequired[AppealStatus]
     new_status: NotRequired[AppealStatus]
+    old: NotRequired[LabelsRecord]
+    new: NotRequired[LabelsRecord]
+    classifier_version: NotRequired[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Labels:
+    """An appeal's kind, rubric (appeals only) and priority."""
+
+    kind: AppealKind
+    rubric: str | None = None
+    priority: AppealPriority = "normal"
+
+    @classmethod
+    def of(cls, stored: Mapping[str, Any]) -> Labels:
+        """The labels of a stored appeal or triage (older appeals have no priority: normal)."""
+        return cls(kind=stored["kind"], rubric=stored.get("rubric"), priority=stored.get("priority", "normal"))
+
+    @property
+    def classes(self) -> dict[str, str]:
+        """The class of each label the counters count: the kind, and an appeal's rubric and priority."""
+        if self.kind != "appeal":
+            return {"kind": self.kind}
+        return {"kind": self.kind, "priority": self.priority} | ({"rubric": self.rubric} if self.rubric else {})
+
+    def record(self) -> LabelsRecord:
+        stored: LabelsRecord = {"kind": self.kind, "priority": self.priority}
+        if self.rubric is not None:
+            stored["rubric"] = self.rubric
+        return stored
+
+
+@dataclass(frozen=True, slots=True)
+class Relabel:
+    """New labels (and the status they imply) of a stored appeal, written only if it still has those read.
+
+    ``triage``: the classifier's labels of a new text (a re-classification); ``corrected``: an operator's change.
+    """
+
+    stored: AppealRecord
+    labels: Labels
+    status: AppealStatus
+    at: datetime
+    entry: HistoryRecord | None = None
+    triage: TriageRecord | None = None
+    corrected: bool = False
 
 
 class AttachmentRecord(TypedDict):
@@ -141,6 +235,7 @@ class AppealQuery(TypedDict):
     status: AppealStatus | None
     kind: AppealKind | None
     rubric: str | None
+    priority: AppealPriority | None
     overdue: bool | None
     received_from: datetime | None
     received_to: datetime | None
@@ -165,6 +260,12 @@ class AppealRecord(TypedDict):
     history: list[HistoryRecord]
     event_id: str
     thread: str
+    rubric: NotRequired[str]
+    priority: NotRequired[AppealPriority]
+    obscene: NotRequired[bool]
+    triage: NotRequired[TriageRecord]
+    corrected_at: NotRequired[str]
+    answer_quality: NotRequired[AnswerQualityRecord]
     deleted_by: NotRequired[DeletedBy]
     first_response_at: NotRequired[str]
     reply: NotRequired[dict[str, str | int]]
@@ -216,8 +317,58 @@ def _received_sort_key(record: AppealRecord) -> str:
     return f"{_utc(datetime.fromtimestamp(record['vk_date'], tz=UTC))}#{record['id']}"
 
 
-def _history_values(entry: HistoryRecord) -> dict[str, Any]:
-    return {":empty": {"L": []}, ":entry": {"L": [serialize_value(entry)]}}
+def _history_values(*entries: HistoryRecord) -> dict[str, Any]:
+    return {":empty": {"L": []}, ":entry": {"L": [serialize_value(entry) for entry in entries]}}
+
+
+def _label_keys(region_code: str, labels: Labels, received: str) -> dict[str, str | None]:
+    """The label indexes' keys of an appeal (``None``: not in that sparse index)."""
+    rubric = labels.rubric if labels.kind == "appeal" else None
+    urgent = labels.kind == "appeal" and labels.priority == "urgent"
+    return {
+        "GSI4PK": f"KIND#{region_code}#{labels.kind}",
+        "GSI4SK": received,
+        "GSI5PK": f"RUBRIC#{region_code}#{rubric}" if rubric else None,
+        "GSI5SK": received if rubric else None,
+        "GSI6PK": f"URGENT#{region_code}" if urgent else None,
+        "GSI6SK": received if urgent else None,
+    }
+
+
+def _local_day(instant: str) -> date:
+    """The day of a stored instant in the zone it was stored in (the region's)."""
+    return datetime.fromisoformat(instant).date()
+
+
+def _assigned(labels: Labels, delta: int) -> dict[str, int]:
+    return {f"assigned:{label}:{value}": delta for label, value in labels.classes.items()}
+
+
+def _corrections(old: Labels, new: Labels) -> dict[str, int]:
+    """Counters of a correction: the kind, and rubric and priority between appeals."""
+    before, after = old.classes, new.classes
+    counts: dict[str, int] = {}
+    for label in ("kind", "rubric", "priority"):
+        if label in before and label in after and before[label] != after[label]:
+            counts[f"corrected_from:{label}:{before[label]}"] = 1
+            counts[f"corrected_to:{label}:{after[label]}"] = 1
+    return counts
+
+
+def _unchanged_since_read(stored: AppealRecord) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """A condition that the appeal still has the labels and status it had when read."""
+    clauses = ["attribute_exists(PK)"]
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    for field in ("kind", "rubric", "priority", "status"):
+        names[f"#{field}"] = field
+        value = cast("dict[str, Any]", stored).get(field)
+        if value is None:
+            clauses.append(f"attribute_not_exists(#{field})")
+        else:
+            clauses.append(f"#{field} = :was_{field}")
+            values[f":was_{field}"] = {"S": value}
+    return " AND ".join(clauses), names, values
 
 
 def _page_ref(item: dict[str, Any]) -> PageRef:
@@ -269,6 +420,7 @@ class AppealsRepository:
         True if stored; False if the event or the appeal was already there.
         """
         received = _received_sort_key(appeal)
+        labels = Labels.of(appeal)
         item = {
             **appeal,
             "entity": "appeal",
@@ -277,46 +429,152 @@ class AppealsRepository:
             "GSI1SK": received,
             "GSI2PK": f"INST#{appeal['institution_id']}",
             "GSI2SK": received,
+            **_label_keys(appeal["region_code"], labels, received),
         }
         entry = ThreadEntry(thread=appeal["thread"], appeal_id=appeal["id"], date=appeal["vk_date"])
-        thread_item = {**_thread_key(entry), **serialize({"appeal_id": appeal["id"], "root": root})}
+        thread = {
+            "appeal_id": appeal["id"],
+            "root": root,
+            "no_action": True if appeal["status"] == "no_action" else None,
+        }
+        items = [
+            self._seen(event),
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": {**_appeal_key(appeal["id"]), **serialize(item)},
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                }
+            },
+            {"Put": {"TableName": self.table, "Item": {**_thread_key(entry), **serialize(thread)}}},
+        ]
+        if "triage" in appeal:
+            counters = _assigned(Labels.of(appeal["triage"]), 1)
+            items.append(self._count(appeal["region_code"], _local_day(appeal["received_at"]), counters))
         try:
-            transact_write(
-                self.client,
-                [
-                    self._seen(event),
-                    {
-                        "Put": {
-                            "TableName": self.table,
-                            "Item": {**_appeal_key(appeal["id"]), **serialize(item)},
-                            "ConditionExpression": "attribute_not_exists(PK)",
-                        }
-                    },
-                    {"Put": {"TableName": self.table, "Item": thread_item}},
-                ],
-            )
+            transact_write(self.client, items)
         except ConditionFailed:
             return False
         return True
 
+    def _count(self, region_code: str, day: date, counters: Mapping[str, int]) -> dict[str, Any]:
+        """An update adding ``counters`` to the region's classifier counters of ``day``."""
+        names = {f"#c{index}": name for index, name in enumerate(counters)}
+        values = {f":c{index}": {"N": str(delta)} for index, delta in enumerate(counters.values())}
+        added = ", ".join(f"#c{index} :c{index}" for index in range(len(counters)))
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": serialize({"PK": f"TRIAGE#{region_code}", "SK": f"DAY#{day.isoformat()}"}),
+                "UpdateExpression": f"ADD {added} SET entity = :stats",
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": {**values, ":stats": {"S": "triage_stats"}},
+            }
+        }
+
+    def _relabel_items(self, relabel: Relabel, *, extra: list[HistoryRecord]) -> list[dict[str, Any]]:
+        """The appeal's update (conditional on what was read), its thread entry's and its counters'."""
+        stored = relabel.stored
+        condition, names, values = _unchanged_since_read(stored)
+        values |= {
+            ":kind": {"S": relabel.labels.kind},
+            ":status": {"S": relabel.status},
+            ":priority": {"S": relabel.labels.priority},
+        }
+        assignments = ["#kind = :kind", "#status = :status", "#priority = :priority"]
+        removals: list[str] = []
+        if relabel.labels.rubric is None:
+            removals.append("#rubric")
+        else:
+            assignments.append("#rubric = :rubric")
+            values[":rubric"] = {"S": relabel.labels.rubric}
+        if relabel.status == "no_action":
+            removals += ["due_at", "due_epoch"]
+        received = _received_sort_key(stored)
+        for key, value in _label_keys(stored["region_code"], relabel.labels, received).items():
+            if value is None:
+                removals.append(key)
+            else:
+                assignments.append(f"{key} = :{key}")
+                values[f":{key}"] = {"S": value}
+        if relabel.triage is not None:
+            assignments += ["triage = :triage", "obscene = :obscene"]
+            values[":triage"] = serialize_value(relabel.triage)
+            values[":obscene"] = {"BOOL": relabel.triage["obscene"]}
+        if relabel.corrected:
+            corrected = f"{_utc(relabel.at)}#{stored['id']}"
+            assignments += ["corrected_at = :corrected_at", "GSI3PK = :gsi3pk", "GSI3SK = :gsi3sk"]
+            values |= {
+                ":corrected_at": {"S": _stored(relabel.at)},
+                ":gsi3pk": {"S": f"CORRECTED#{stored['region_code']}"},
+                ":gsi3sk": {"S": corrected},
+            }
+        entries = [*extra, *([relabel.entry] if relabel.entry is not None else [])]
+        if entries:
+            assignments.append(_APPEND_HISTORY)
+            values |= _history_values(*entries)
+        update = {
+            "TableName": self.table,
+            "Key": _appeal_key(stored["id"]),
+            "ConditionExpression": condition,
+            "UpdateExpression": f"SET {', '.join(assignments)}"
+            + (f" REMOVE {', '.join(removals)}" if removals else ""),
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+        thread = ThreadEntry(thread=stored["thread"], appeal_id=stored["id"], date=stored["vk_date"])
+        thread_update: dict[str, Any] = {"TableName": self.table, "Key": _thread_key(thread)}
+        if relabel.status == "no_action":
+            thread_update |= {
+                "UpdateExpression": "SET no_action = :true",
+                "ExpressionAttributeValues": {":true": {"BOOL": True}},
+            }
+        else:
+            thread_update["UpdateExpression"] = "REMOVE no_action"
+        items: list[dict[str, Any]] = [{"Update": update}, {"Update": thread_update}]
+        if relabel.triage is not None:
+            model = Labels.of(relabel.triage)
+            before = Labels.of(stored["triage"]) if "triage" in stored else None
+            if before != model:
+                counters = _assigned(model, 1)
+                for name, delta in (_assigned(before, -1) if before is not None else {}).items():
+                    counters[name] = counters.get(name, 0) + delta
+                if changed := {name: delta for name, delta in counters.items() if delta}:
+                    items.append(self._count(stored["region_code"], _local_day(stored["received_at"]), changed))
+        if relabel.corrected and (counters := _corrections(Labels.of(stored), relabel.labels)):
+            items.append(self._count(stored["region_code"], relabel.at.date(), counters))
+        return items
+
     def edit_appeal(
-        self,
-        *,
-        appeal_id: str,
-        text: str,
-        attachments: list[AttachmentRecord],
-        edited_at: datetime,
-        event: SeenEvent,
+        self, *, text: str, attachments: list[AttachmentRecord], relabel: Relabel, event: SeenEvent
     ) -> ChangeOutcome:
-        """Replace the appeal's text and attachments, keeping every text version in ``history``."""
-        return self._change_appeal(
-            appeal_id=appeal_id,
-            event=event,
-            entry={"action": "edited", "at": _stored(edited_at), "text": text},
-            assignments="#text = :text, attachments = :attachments",
-            values={":text": {"S": text}, ":attachments": serialize_value(attachments)},
-            names={"#text": "text"},
+        """Replace the appeal's text and attachments (every text version kept in ``history``) and its labels.
+
+        ``changed_meanwhile``: the appeal's labels or status changed since ``relabel.stored`` was read.
+        """
+        edited: HistoryRecord = {"action": "edited", "at": _stored(relabel.at), "text": text}
+        appeal, *rest = self._relabel_items(relabel, extra=[edited])
+        update = appeal["Update"]
+        update["UpdateExpression"] = update["UpdateExpression"].replace(
+            "SET ", "SET #text = :text, attachments = :attachments, ", 1
         )
+        update["ExpressionAttributeNames"]["#text"] = "text"
+        update["ExpressionAttributeValues"] |= {":text": {"S": text}, ":attachments": serialize_value(attachments)}
+        try:
+            transact_write(self.client, [self._seen(event), appeal, *rest])
+        except ConditionFailed as failure:
+            if failure.failed(0) or not failure.failed(1):
+                return "duplicate"
+            return "changed_meanwhile" if self.get_appeal(relabel.stored["id"]) else "no_appeal"
+        return "applied"
+
+    def correct_appeal(self, relabel: Relabel) -> bool:
+        """Write an operator's correction; False if the appeal changed since ``relabel.stored`` was read."""
+        try:
+            transact_write(self.client, self._relabel_items(relabel, extra=[]))
+        except ConditionFailed:
+            return False
+        return True
 
     def delete_appeal(self, *, appeal_id: str, by: DeletedBy, deleted_at: datetime, event: SeenEvent) -> ChangeOutcome:
         """Mark the appeal deleted by its author or by the community."""
@@ -396,7 +654,8 @@ class AppealsRepository:
     def answer_appeal(self, *, reply_id: str, answer: Answer | None, event: SeenEvent) -> AnswerOutcome:
         """Store a community reply once, with its ``answer`` to an appeal (first response only) if it has one.
 
-        The answered appeal's history records the status change (``new`` -> ``answered``, by the community).
+        The answered appeal's history records the status change (``new`` -> ``answered``, by the community; a
+        ``no_action`` one stays so); the write needs the status read and no earlier response.
         """
         items: list[dict[str, Any]] = [
             self._seen(event),
@@ -410,12 +669,13 @@ class AppealsRepository:
         ]
         if answer is not None:
             at = _stored(answer.answered_at)
+            status: AppealStatus = "no_action" if answer.status == "no_action" else "answered"
             transition: HistoryRecord = {
                 "action": "answered",
                 "at": at,
                 "by": "community",
-                "old_status": "new",
-                "new_status": "answered",
+                "old_status": answer.status,
+                "new_status": status,
             }
             reply = answer.reply.model_dump(mode="json", exclude_none=True) | {"sent_at": at}
             items += [
@@ -423,15 +683,18 @@ class AppealsRepository:
                     "Update": {
                         "TableName": self.table,
                         "Key": _appeal_key(answer.target.appeal_id),
-                        "ConditionExpression": "attribute_exists(PK) AND attribute_not_exists(first_response_at)",
+                        "ConditionExpression": "attribute_exists(PK) AND attribute_not_exists(first_response_at) "
+                        "AND #status = :read",
                         "UpdateExpression": "SET first_response_at = :at, #status = :answered, reply = :reply, "
-                        f"response_elapsed_minutes = :elapsed, {_APPEND_HISTORY}",
+                        f"response_elapsed_minutes = :elapsed, answer_quality = :quality, {_APPEND_HISTORY}",
                         "ExpressionAttributeNames": {"#status": "status"},
                         "ExpressionAttributeValues": {
                             ":at": {"S": at},
-                            ":answered": {"S": "answered"},
+                            ":read": {"S": answer.status},
+                            ":answered": {"S": status},
                             ":reply": serialize_value(reply),
                             ":elapsed": serialize_value(answer.elapsed_minutes),
+                            ":quality": serialize_value(answer.quality),
                             **_history_values(transition),
                         },
                     }
@@ -460,11 +723,14 @@ class AppealsRepository:
         return _appeal_record(item) if item and item.get("entity") == {"S": "appeal"} else None
 
     def earliest_unanswered(self, *, thread: str, root: int | None) -> ThreadEntry | None:
-        """The earliest unanswered appeal of a thread (of one comment thread inside it when ``root`` is given)."""
+        """The earliest unanswered appeal of a thread (of one comment thread inside it when ``root`` is given).
+
+        Non-appeals (``no_action``) are skipped: a reply after thanks or spam answers the appeal that follows.
+        """
         query: dict[str, Any] = {
             "TableName": self.table,
             "KeyConditionExpression": "PK = :pk",
-            "FilterExpression": "attribute_not_exists(answered_at)",
+            "FilterExpression": "attribute_not_exists(answered_at) AND attribute_not_exists(no_action)",
             "ExpressionAttributeValues": {":pk": {"S": f"THREAD#{thread}"}},
         }
         if root is not None:
@@ -480,29 +746,50 @@ class AppealsRepository:
     def list_appeals(self, *, query: AppealQuery, limit: int, cursor: str | None) -> AppealRecords:
         """Appeals of the query's institution (else of its region), narrowed by the other filters.
 
-        Newest first, through GSI queries only; the caller has already restricted the query to its scope. A cursor
-        of another query (another index or partition, other attributes) is a 400 before DynamoDB sees it.
+        Newest first, through GSI queries only; the caller has already restricted the query to its scope. A region's
+        list by rubric, urgency or kind reads that label's index (rubric first, then urgent, then kind); the
+        remaining filters narrow the partition read. A cursor of another query (another index or partition, other
+        attributes) is a 400 before DynamoDB sees it.
         """
         clauses: list[str] = []
         values: dict[str, Any] = {}
         names: dict[str, str] = {}
+        region = query["region_code"]
+        facets: dict[str, str | None] = {
+            "kind": query["kind"],
+            "rubric": query["rubric"],
+            "priority": query["priority"],
+        }
         if query["institution_id"] is not None:
             index, partition = "GSI2", f"INST#{query['institution_id']}"
             clauses.append("region_code = :region")
-            values[":region"] = {"S": query["region_code"]}
+            values[":region"] = {"S": region}
+        elif query["rubric"] is not None:
+            index, partition = "GSI5", f"RUBRIC#{region}#{query['rubric']}"
+            facets["rubric"] = None
+        elif query["priority"] == "urgent":
+            index, partition = "GSI6", f"URGENT#{region}"
+            facets["priority"] = None
+        elif query["kind"] is not None:
+            index, partition = "GSI4", f"KIND#{region}#{query['kind']}"
+            facets["kind"] = None
         else:
-            index, partition = "GSI1", f"REGION#{query['region_code']}"
+            index, partition = "GSI1", f"REGION#{region}"
         low = _utc(query["received_from"]) if query["received_from"] else "0"
         high = _utc(query["received_to"]) + "~" if query["received_to"] else "9"
         values.update({":pk": {"S": partition}, ":low": {"S": low}, ":high": {"S": high}})
         if query["page_id"] is not None:
             clauses.append("page_id = :page_id")
             values[":page_id"] = {"S": query["page_id"]}
-        for field, value in (("status", query["status"]), ("kind", query["kind"]), ("rubric", query["rubric"])):
-            if value is not None:
+        for field, value in {"status": query["status"], **facets}.items():
+            if value is None:
+                continue
+            names[f"#{field}"] = field
+            values[f":{field}"] = {"S": value}
+            if field == "priority" and value == "normal":  # older appeals have no priority
+                clauses.append("(attribute_not_exists(#priority) OR #priority = :priority)")
+            else:
                 clauses.append(f"#{field} = :{field}")
-                names[f"#{field}"] = field
-                values[f":{field}"] = {"S": value}
         if query["overdue"] is not None:
             overdue = "(attribute_exists(due_epoch) AND due_epoch < :now AND attribute_not_exists(first_response_at))"
             clauses.append(overdue if query["overdue"] else f"NOT {overdue}")
@@ -529,6 +816,45 @@ class AppealsRepository:
             if not start or len(items) >= limit:
                 break
         return AppealRecords(items=items, next_cursor=encode_cursor(start))
+
+    def corrected_appeals(self, *, region_code: str, since: datetime | None) -> Iterator[AppealRecord]:
+        """The region's appeals an operator corrected (last correction at or after ``since``), oldest first."""
+        request: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": "GSI3",
+            "KeyConditionExpression": "GSI3PK = :pk AND GSI3SK >= :since",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": f"CORRECTED#{region_code}"},
+                ":since": {"S": _utc(since) if since is not None else "0"},
+            },
+        }
+        for result in self.client.get_paginator("query").paginate(**request):
+            for item in result.get("Items", []):
+                yield _appeal_record(item)
+
+    def triage_counters(
+        self, *, region_code: str, first_day: date, last_day: date
+    ) -> dict[str, dict[str, dict[str, int]]]:
+        """The region's classifier counters summed over the days: label -> class -> measure -> count."""
+        request: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "PK = :pk AND SK BETWEEN :first AND :last",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": f"TRIAGE#{region_code}"},
+                ":first": {"S": f"DAY#{first_day.isoformat()}"},
+                ":last": {"S": f"DAY#{last_day.isoformat()}"},
+            },
+        }
+        totals: dict[str, dict[str, dict[str, int]]] = {}
+        for result in self.client.get_paginator("query").paginate(**request):
+            for item in result.get("Items", []):
+                for name, value in deserialize(item).items():
+                    measure, _, rest = name.partition(":")
+                    if measure in STATS_MEASURES:
+                        label, _, value_class = rest.partition(":")
+                        counts = totals.setdefault(label, {}).setdefault(value_class, {})
+                        counts[measure] = counts.get(measure, 0) + int(value)
+        return totals
 
     # ------------------------------------------------------------ institution projection
 

@@ -1,32 +1,55 @@
-"""Appeals use cases: what a VK event does to the stored appeals (one transaction each), and the scoped reads.
+"""Appeals use cases: what a VK event does to the stored appeals (one transaction each), corrections, scoped reads.
 
 Every write goes through ``AppealsRepository`` with the event's dedupe marker in the same transaction, so a
-redelivered event has no second effect. Instants are stored in the region's zone; answers carry every instant in
-the region's zone with its offset (``shared.timeparams.iso``), whatever convention older stored values used.
+redelivered event has no second effect. Every citizen text is classified (``services.appeals.triage``, loaded on
+its first use): an appeal is ``new``, any other kind ``no_action``. Instants are stored in the region's zone;
+answers carry every instant in the region's zone with its offset (``shared.timeparams.iso``), whatever convention
+older stored values used.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from typing import Any, get_args
 
-from services.appeals.models import Appeal, AppealFilters, AppealPage, AppealReply, AppealSource, DeletedBy
+from services.appeals import triage
+from services.appeals.models import (
+    Appeal,
+    AppealCorrection,
+    AppealFilters,
+    AppealKind,
+    AppealPage,
+    AppealPriority,
+    AppealReply,
+    AppealRubric,
+    AppealSource,
+    AppealStatus,
+    ClassCounts,
+    DeletedBy,
+    TriageStats,
+)
 from services.appeals.repository import (
     Answer,
     AppealQuery,
     AppealRecord,
     AppealsRepository,
     AttachmentRecord,
+    HistoryRecord,
+    Labels,
     PageRef,
+    Relabel,
     SeenEvent,
     ThreadEntry,
+    TriageRecord,
 )
 from services.appeals.vk import stable_id, vk_time
 from shared.auth import Principal, Role
-from shared.errors import ForbiddenError, InvalidInputError, NotFoundError
+from shared.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from shared.regions import get_region
-from shared.timeparams import instant_range, iso
+from shared.timeparams import day_range, instant_range, iso, start_of
 
 PORTAL_REFUSAL = (
     "portal clients may not read appeals: they hold citizens' texts and VK ids (personal data, 152-FZ); "
@@ -34,8 +57,26 @@ PORTAL_REFUSAL = (
 )
 
 
+CORRECTION_ATTEMPTS = 3
+STATS_DEFAULT_DAYS = 30
+STATS_MAX_DAYS = 366
+LABEL_SOURCES = {
+    "wall": "wall_comment",
+    "board": "board_comment",
+    "photo": "photo_comment",
+    "video": "video_comment",
+    "market": "market_comment",
+    "message": "message",
+}
+"""An appeal's source type as the training data names it."""
+
+
 class AnswerConflictError(Exception):
     """The target appeal was answered concurrently; the record is retried and picks the next one."""
+
+
+class AppealChangedError(Exception):
+    """The appeal's labels changed while an edit was applied; the record is retried."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +117,35 @@ def _seen(page: PageRef, event_id: str, event_type: str) -> SeenEvent:
     return SeenEvent(group_id=page.group_id, event_id=event_id, type=event_type)
 
 
+def _classify(text: str, at: str) -> TriageRecord:
+    """The classifier's labels of a text (the analyser loads on its first call in the process)."""
+    result = triage.analyse(text)
+    record: TriageRecord = {
+        "kind": result.kind,
+        "priority": result.priority,
+        "obscene": result.obscene,
+        "confidence": result.confidence,
+        "classifier_version": result.classifier_version,
+        "at": at,
+    }
+    if result.rubric is not None:
+        record["rubric"] = result.rubric
+    return record
+
+
+def _status(labels: Labels, stored: AppealRecord | None) -> AppealStatus:
+    """``no_action`` for a non-appeal; an appeal is ``answered`` once the community replied, else ``new``."""
+    if labels.kind != "appeal":
+        return "no_action"
+    return "answered" if stored is not None and stored.get("first_response_at") else "new"
+
+
+def _status_change(entry: HistoryRecord, old: AppealStatus, new: AppealStatus) -> HistoryRecord:
+    if old != new:
+        entry["old_status"], entry["new_status"] = old, new
+    return entry
+
+
 # ---------------------------------------------------------------- writes (one transaction per VK event)
 
 
@@ -84,6 +154,8 @@ def record_appeal(
 ) -> bool:
     """Store a citizen's appeal once per VK event and per natural key; True if it is new."""
     received_at = iso(vk_time(appeal.date), zone=get_region(page.region_code).zone)
+    classified = _classify(appeal.text, received_at)
+    labels = Labels.of(classified)
     record: AppealRecord = {
         "id": appeal.id,
         "page_id": page.page_id,
@@ -95,13 +167,26 @@ def record_appeal(
         "attachments": appeal.attachments,
         "received_at": received_at,
         "vk_date": appeal.date,
-        "status": "new",
-        "kind": "appeal",
+        "status": _status(labels, None),
+        "kind": labels.kind,
+        "priority": labels.priority,
+        "obscene": classified["obscene"],
+        "triage": classified,
         "deleted": False,
-        "history": [{"action": "created", "at": received_at, "text": appeal.text}],
+        "history": [
+            {"action": "created", "at": received_at, "text": appeal.text},
+            {
+                "action": "classified",
+                "at": received_at,
+                "new": labels.record(),
+                "classifier_version": classified["classifier_version"],
+            },
+        ],
         "event_id": event_id,
         "thread": appeal.thread,
     }
+    if labels.rubric is not None:
+        record["rubric"] = labels.rubric
     return repository.record_appeal(appeal=record, root=appeal.root, event=_seen(page, event_id, event_type))
 
 
@@ -114,20 +199,51 @@ def edit_appeal(
     event_type: str,
     edited_at: datetime,
 ) -> bool:
-    """Replace the appeal's text and attachments, keeping every text version in ``history``.
+    """Replace the appeal's text and attachments, keeping every text version in ``history``, and classify it again.
 
-    An edit of a comment or message never seen before creates the appeal.
+    The model's new labels become the appeal's unless an operator corrected them; a change of the model's labels
+    (or of its version) is a ``reclassified`` history entry, after the first ``classified`` one. An edit of a
+    comment or message never seen before creates the appeal.
     """
+    stored = repository.get_appeal(appeal.id)
+    if stored is None:
+        return record_appeal(repository=repository, page=page, appeal=appeal, event_id=event_id, event_type=event_type)
+    at = _local_time(edited_at, page.region_code)
     outcome = repository.edit_appeal(
-        appeal_id=appeal.id,
         text=appeal.text,
         attachments=appeal.attachments,
-        edited_at=_local_time(edited_at, page.region_code),
+        relabel=_reclassified(stored, _classify(appeal.text, at.isoformat(timespec="seconds")), at),
         event=_seen(page, event_id, event_type),
     )
     if outcome == "no_appeal":
         return record_appeal(repository=repository, page=page, appeal=appeal, event_id=event_id, event_type=event_type)
+    if outcome == "changed_meanwhile":
+        raise AppealChangedError("the appeal's labels changed during the edit")
     return outcome == "applied"
+
+
+def _reclassified(stored: AppealRecord, classified: TriageRecord, at: datetime) -> Relabel:
+    """The labels of an edited appeal: the model's new ones, unless an operator corrected the appeal."""
+    model = Labels.of(classified)
+    previous = stored.get("triage")
+    labels = Labels.of(stored) if stored.get("corrected_at") else model
+    status = _status(labels, stored)
+    entry: HistoryRecord | None = None
+    if (
+        previous is None
+        or Labels.of(previous) != model
+        or previous["classifier_version"] != classified["classifier_version"]
+    ):
+        entry = {
+            "action": "reclassified",
+            "at": classified["at"],
+            "new": model.record(),
+            "classifier_version": classified["classifier_version"],
+        }
+        if previous is not None:
+            entry["old"] = Labels.of(previous).record()
+        entry = _status_change(entry, stored["status"], status)
+    return Relabel(stored=stored, labels=labels, status=status, at=at, entry=entry, triage=classified)
 
 
 def delete_appeal(
@@ -173,35 +289,46 @@ def restore_appeal(
     return outcome == "applied"
 
 
-def _answer_target(repository: AppealsRepository, reply: CommunityReply) -> ThreadEntry | None:
-    """The appeal the reply answers: the replied-to appeal if unanswered, else the earliest unanswered one."""
+def _answer_target(repository: AppealsRepository, reply: CommunityReply) -> tuple[ThreadEntry, AppealStatus] | None:
+    """The appeal the reply answers and its status: the replied-to one if unanswered (whatever its kind), else the
+    earliest unanswered appeal of the thread (non-appeals skipped)."""
     if reply.reply_to is not None:
         replied = repository.get_appeal(stable_id(reply.reply_to))
         if replied is not None:
             if replied.get("first_response_at"):
                 return None
-            return ThreadEntry(thread=reply.thread, appeal_id=replied["id"], date=replied["vk_date"])
-    return repository.earliest_unanswered(thread=reply.thread, root=reply.root)
+            return ThreadEntry(thread=reply.thread, appeal_id=replied["id"], date=replied["vk_date"]), replied["status"]
+    earliest = repository.earliest_unanswered(thread=reply.thread, root=reply.root)
+    return (earliest, "new") if earliest is not None else None
 
 
-def _answer(page: PageRef, reply: CommunityReply, target: ThreadEntry) -> Answer:
+def _answer(page: PageRef, reply: CommunityReply, target: ThreadEntry, status: AppealStatus) -> Answer:
+    """The reply as the appeal's first response, rated by the answer-quality model."""
     sent_at = reply.reply.sent_at
+    rating = triage.rate_answer(reply.reply.text)
     return Answer(
         target=target,
         answered_at=_local_time(sent_at, page.region_code),
         reply=reply.reply,
         elapsed_minutes=max(0, int(sent_at.timestamp()) - target.date) // 60,
+        status=status,
+        quality={"score": rating.score, "flags": list(rating.flags)},
     )
 
 
 def answer_appeal(
     *, repository: AppealsRepository, page: PageRef, reply: CommunityReply, event_id: str, event_type: str
 ) -> str | None:
-    """Mark the appeal a community reply answers (first response only); the appeal id, or None if none."""
-    target = _answer_target(repository, reply)
+    """Mark the appeal a community reply answers (first response only) and rate the answer; the appeal id, or None.
+
+    A non-appeal keeps its ``no_action`` status; the write fails (and the record is retried) if the appeal was
+    answered or relabelled meanwhile.
+    """
+    found = _answer_target(repository, reply)
+    target = found[0] if found is not None else None
     outcome = repository.answer_appeal(
         reply_id=stable_id(reply.natural_key),
-        answer=_answer(page, reply, target) if target is not None else None,
+        answer=_answer(page, reply, *found) if found is not None else None,
         event=_seen(page, event_id, event_type),
     )
     if outcome == "answered_concurrently":
@@ -231,11 +358,12 @@ def _localized(record: AppealRecord) -> Appeal:
         return iso(datetime.fromisoformat(value), zone=zone) if isinstance(value, str) else value
 
     data: dict[str, Any] = dict(record)
-    for name in ("received_at", "first_response_at", "due_at"):
+    for name in ("received_at", "first_response_at", "due_at", "corrected_at"):
         if name in data:
             data[name] = local(data[name])
-    if isinstance(data.get("reply"), dict):
-        data["reply"] = {**data["reply"], "sent_at": local(data["reply"].get("sent_at"))}
+    for name, instant in (("reply", "sent_at"), ("triage", "at")):
+        if isinstance(data.get(name), dict):
+            data[name] = {**data[name], instant: local(data[name].get(instant))}
     data["history"] = [{**entry, "at": local(entry.get("at"))} for entry in data.get("history", [])]
     return Appeal.model_validate(data)
 
@@ -292,6 +420,7 @@ def _scoped_query(repository: AppealsRepository, principal: Principal, filters: 
         "status": filters.status,
         "kind": filters.kind,
         "rubric": filters.rubric,
+        "priority": filters.priority,
         "overdue": filters.overdue,
         "received_from": received_from,
         "received_to": received_to,
@@ -304,3 +433,141 @@ def list_appeals(
     """Appeals inside the caller's scope, newest first (403 for portals)."""
     found = repository.list_appeals(query=_scoped_query(repository, principal, filters), limit=limit, cursor=cursor)
     return AppealPage(items=[_localized(record) for record in found.items], next_cursor=found.next_cursor)
+
+
+# ---------------------------------------------------------------- operators' corrections and the classifier's figures
+
+
+def _corrected(old: Labels, correction: AppealCorrection) -> Labels:
+    """The labels after a correction (422 naming the field that does not fit the kind)."""
+    if correction.kind is None and correction.rubric is None and correction.priority is None:
+        raise InvalidInputError("give kind, rubric or priority", field="body")
+    kind = correction.kind or old.kind
+    if kind != "appeal":
+        if correction.rubric is not None:
+            raise InvalidInputError(f"a {kind} has no rubric (appeals only)", field="rubric")
+        if correction.priority == "urgent":
+            raise InvalidInputError(f"a {kind} cannot be urgent (appeals only)", field="priority")
+        return Labels(kind=kind)
+    was_appeal = old.kind == "appeal"
+    rubric = correction.rubric or (old.rubric if was_appeal else None)
+    if rubric is None:
+        raise InvalidInputError("an appeal needs a rubric", field="rubric")
+    priority = correction.priority or (old.priority if was_appeal else "normal")
+    return Labels(kind=kind, rubric=rubric, priority=priority)
+
+
+def correct_appeal(
+    *, repository: AppealsRepository, principal: Principal, appeal_id: str, correction: AppealCorrection
+) -> Appeal:
+    """An operator's or admin's correction of kind, rubric or priority, recorded in the history with the actor.
+
+    Operators and regional admins of the appeal's region and federal admins; portals and institution admins 403,
+    as is an appeal of another region (a write outside the scope). A new kind moves the appeal between
+    ``no_action`` and its workflow. Labels are written only if unchanged since read (read again, a few times, else
+    409).
+    """
+    if principal.role in (Role.PORTAL, Role.INSTITUTION_ADMIN):
+        raise ForbiddenError("labels are corrected by the region's operators and admins")
+    for _ in range(CORRECTION_ATTEMPTS):
+        stored = repository.get_appeal(appeal_id)
+        if stored is None:
+            raise NotFoundError("appeal not found", field="appeal_id")
+        principal.ensure_can_write(region_code=stored["region_code"])
+        old = Labels.of(stored)
+        new = _corrected(old, correction)
+        if new == old:
+            return _localized(stored)
+        status = _status(new, stored)
+        at = datetime.now(get_region(stored["region_code"]).zone).replace(microsecond=0)
+        entry: HistoryRecord = {
+            "action": "corrected",
+            "at": at.isoformat(),
+            "actor": principal.sub,
+            "old": old.record(),
+            "new": new.record(),
+        }
+        relabel = Relabel(
+            stored=stored,
+            labels=new,
+            status=status,
+            at=at,
+            entry=_status_change(entry, stored["status"], status),
+            corrected=True,
+        )
+        if repository.correct_appeal(relabel):
+            return get_appeal(repository=repository, principal=principal, appeal_id=appeal_id)
+    raise ConflictError("the appeal keeps changing; read it again and retry", field="appeal_id")
+
+
+def _label_line(record: AppealRecord) -> str:
+    """One corrected example as ``make train-triage LABELS=...`` reads it: no author, VK or appeal ids."""
+    model = record.get("triage")
+    line = {
+        "text": record["text"],
+        "kind": record["kind"],
+        "rubric": record.get("rubric"),
+        "priority": record.get("priority", "normal"),
+        "obscene": record.get("obscene", False),
+        "source": LABEL_SOURCES.get(str(record["source"].get("type")), ""),
+        "corrected_at": iso(
+            datetime.fromisoformat(record["corrected_at"]), zone=get_region(record["region_code"]).zone
+        ),
+        "model": None
+        if model is None
+        else {
+            "kind": model["kind"],
+            "rubric": model.get("rubric"),
+            "priority": model["priority"],
+            "obscene": model["obscene"],
+            "confidence": model["confidence"],
+            "classifier_version": model["classifier_version"],
+        },
+    }
+    return json.dumps(line, ensure_ascii=False) + "\n"
+
+
+def export_labels(
+    *, repository: AppealsRepository, principal: Principal, region: str | None, since: date | datetime | None
+) -> Iterator[str]:
+    """Corrected appeals of a region as JSON lines (last corrected at or after ``since``), oldest first.
+
+    Regional admins of the region and federal admins (who name the region); everyone else 403. The scope is
+    checked before the first line.
+    """
+    if principal.role not in (Role.REGIONAL_ADMIN, Role.FEDERAL_ADMIN):
+        raise ForbiddenError("the label export is for regional and federal admins")
+    region_code = principal.readable_region(region)
+    if region_code is None:
+        raise InvalidInputError("federal admins name the region", field="region")
+    start = start_of(since, zone=get_region(region_code).zone) if since is not None else None
+    return (_label_line(record) for record in repository.corrected_appeals(region_code=region_code, since=start))
+
+
+def _class_counts(counted: dict[str, dict[str, int]], classes: tuple[str, ...]) -> dict[Any, ClassCounts]:
+    return {name: ClassCounts.model_validate(counted.get(name, {})) for name in classes}
+
+
+def triage_stats(
+    *, repository: AppealsRepository, principal: Principal, region: str | None, first: date | None, last: date | None
+) -> TriageStats:
+    """Per class of each label: how many appeals the model assigned to it, how many corrections left or reached it.
+
+    Whole local days of the region (``to`` defaults to today, ``from`` to 30 days before it; at most 366 days).
+    Operators and regional admins of the region and federal admins (who name the region); others 403.
+    """
+    _ensure_reads_appeals(principal)
+    region_code = principal.region_wide_scope(region)
+    if region_code is None:
+        raise InvalidInputError("federal admins name the region", field="region")
+    today = datetime.now(get_region(region_code).zone).date()
+    first_day, last_day = day_range(first, last, today=today, default_days=STATS_DEFAULT_DAYS, max_days=STATS_MAX_DAYS)
+    counted = repository.triage_counters(region_code=region_code, first_day=first_day, last_day=last_day)
+    return TriageStats(
+        region=region_code,
+        first_day=first_day,
+        last_day=last_day,
+        kind=_class_counts(counted.get("kind", {}), get_args(AppealKind)),
+        rubric=_class_counts(counted.get("rubric", {}), get_args(AppealRubric)),
+        priority=_class_counts(counted.get("priority", {}), get_args(AppealPriority)),
+    )

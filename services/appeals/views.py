@@ -1,20 +1,32 @@
-"""Appeals read API routes (thin: parse, call one service function, return its model)."""
+"""Appeals API routes (thin: parse, call one service function, return its model)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import StreamingResponse
 
 from services.appeals import bootstrap, service
-from services.appeals.models import Appeal, AppealFilters, AppealKind, AppealPage, AppealStatus
+from services.appeals.models import (
+    Appeal,
+    AppealCorrection,
+    AppealFilters,
+    AppealKind,
+    AppealPage,
+    AppealPriority,
+    AppealRubric,
+    AppealStatus,
+    TriageStats,
+)
 from services.appeals.repository import AppealsRepository
-from shared.timeparams import QueryInstant
+from shared.timeparams import QueryDate, QueryInstant
 from shared.web import CurrentPrincipal, KnownRegion
 
 router = APIRouter(prefix="/appeals", tags=["appeals"])
 
 Repository = Annotated[AppealsRepository, Depends(bootstrap.repository)]
+NDJSON = "application/x-ndjson"
 RECORD_ID = r"^[A-Za-z0-9_-]{1,64}$"
 """Appeal, page and institution ids (UUIDs, hex or slugs): anything else never reaches a table key."""
 
@@ -28,7 +40,8 @@ def list_appeals(
     page_id: Annotated[str | None, Query(pattern=RECORD_ID)] = None,
     status: AppealStatus | None = None,
     kind: AppealKind | None = None,
-    rubric: str | None = None,
+    rubric: AppealRubric | None = None,
+    priority: AppealPriority | None = None,
     overdue: bool | None = None,
     received_from: Annotated[
         QueryInstant | None, Query(alias="from", description="Received at or after (a day: from its start)")
@@ -41,7 +54,8 @@ def list_appeals(
 ) -> AppealPage:
     """Appeals in your scope, newest first (federal admins pick a region, institution or page; portals: 403).
 
-    Days and instants without an offset are read in the region's time zone.
+    Every kind is listed unless ``kind`` narrows it (non-appeals have status ``no_action``); ``rubric`` and
+    ``priority`` narrow it further. Days and instants without an offset are read in the region's time zone.
     """
     filters = AppealFilters(
         region=region,
@@ -50,11 +64,43 @@ def list_appeals(
         status=status,
         kind=kind,
         rubric=rubric,
+        priority=priority,
         overdue=overdue,
         received_from=received_from,
         received_to=received_to,
     )
     return service.list_appeals(repository=repository, principal=principal, filters=filters, limit=limit, cursor=cursor)
+
+
+@router.get("/labels/export", response_class=StreamingResponse, responses={200: {"content": {NDJSON: {}}}})
+def export_labels(
+    principal: CurrentPrincipal,
+    repository: Repository,
+    region: Annotated[KnownRegion | None, Query(description="Region code (federal admins)")] = None,
+    since: Annotated[QueryInstant | None, Query(description="Corrected at or after (a day: from its start)")] = None,
+) -> StreamingResponse:
+    """Operator-corrected appeals as JSON lines for ``make train-triage LABELS=...`` (regional and federal admins).
+
+    Each line: ``text``, the final ``kind``, ``rubric``, ``priority``, ``obscene``, ``source``, ``corrected_at``
+    and the classifier's labels under ``model``; no author, VK or appeal ids.
+    """
+    lines = service.export_labels(repository=repository, principal=principal, region=region, since=since)
+    return StreamingResponse(lines, media_type=NDJSON)
+
+
+@router.get("/triage/stats", response_model=TriageStats)
+def triage_stats(
+    principal: CurrentPrincipal,
+    repository: Repository,
+    region: Annotated[KnownRegion | None, Query(description="Region code (federal admins)")] = None,
+    first: Annotated[QueryDate | None, Query(alias="from", description="First local day (default: 30 days)")] = None,
+    last: Annotated[QueryDate | None, Query(alias="to", description="Last local day (default: today)")] = None,
+) -> TriageStats:
+    """Per class of kind, rubric and priority: appeals the classifier assigned, operator corrections from and to.
+
+    Operators and regional admins of the region, federal admins (who name the region); others 403.
+    """
+    return service.triage_stats(repository=repository, principal=principal, region=region, first=first, last=last)
 
 
 @router.get("/{appeal_id}", response_model=Appeal)
@@ -63,3 +109,20 @@ def get_appeal(
 ) -> Appeal:
     """One appeal (404 when it is outside your scope; portals: 403)."""
     return service.get_appeal(repository=repository, principal=principal, appeal_id=appeal_id)
+
+
+@router.patch("/{appeal_id}", response_model=Appeal)
+def correct_appeal(
+    principal: CurrentPrincipal,
+    repository: Repository,
+    appeal_id: Annotated[str, Path(pattern=RECORD_ID)],
+    correction: AppealCorrection,
+) -> Appeal:
+    """Correct kind, rubric or priority (operators and regional admins of the region, federal admins).
+
+    Recorded in the history with who, when, old and new labels; a kind other than ``appeal`` sets ``no_action``,
+    ``appeal`` reopens it (``new``, or ``answered`` once replied). Institution admins and portals: 403.
+    """
+    return service.correct_appeal(
+        repository=repository, principal=principal, appeal_id=appeal_id, correction=correction
+    )

@@ -89,7 +89,12 @@ def test_filters(seeded: dict[str, list[str]], federal: dict[str, str]) -> None:
     assert ids(region="54", status="answered") == {answered_appeal_id(client, seeded, 100, federal)}
     assert ids(page_id="page-1", status="new") == page_1 - {answered_appeal_id(client, seeded, 100, federal)}
     assert ids(region="54", kind="appeal", page_id="page-1") == page_1
-    assert ids(region="54", rubric="housing") == set()
+    assert ids(region="54", rubric="healthcare") == set()
+    assert ids(region="54", rubric="improvement", priority="normal") == set(seeded["page-1"] + seeded["page-2"])
+    assert ids(region="54", priority="urgent") == set()
+    assert ids(region="54", kind="spam") == set()
+    unknown = client.get("/appeals", params={"region": "54", "rubric": "housing"}, headers=federal)
+    assert unknown.status_code == 422 and unknown.json()["detail"][0]["field"] == "rubric"
     assert ids(page_id="page-1", overdue="true") == set()
     assert ids(page_id="page-1", overdue="false") == page_1
     assert len(ids(page_id="page-1", **{"from": "2026-01-02T00:00:00Z"})) == 2
@@ -130,7 +135,10 @@ def test_cursor_pages_through_everything_once(seeded: dict[str, list[str]], fede
 
 def _instants(appeal: dict[str, Any]) -> list[str]:
     """Every instant an appeal answer carries."""
-    found = [appeal[name] for name in ("received_at", "first_response_at", "due_at") if appeal.get(name)]
+    found = [
+        appeal[name] for name in ("received_at", "first_response_at", "due_at", "corrected_at") if appeal.get(name)
+    ]
+    found += [appeal["triage"]["at"]] if appeal.get("triage") else []
     found += [entry["at"] for entry in appeal["history"]]
     return found + ([appeal["reply"]["sent_at"]] if appeal.get("reply") else [])
 
@@ -146,7 +154,8 @@ def test_every_instant_of_an_appeal_is_in_the_regions_zone_to_the_second(
     appeal = client.get(f"/appeals/{listed['id']}", headers=federal).json()
     assert listed == appeal
     instants = _instants(appeal)
-    assert len(instants) == 7, "received, first response, reply, history: created, answered, edited, deleted"
+    assert len(instants) == 9, "received, first response, triage, reply, history: created, classified, answered, "
+    "edited, deleted"
     assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+07:00", instant) for instant in instants), instants
     assert appeal["reply"]["sent_at"] == appeal["first_response_at"] == "2021-02-25T18:05:00+07:00"
 

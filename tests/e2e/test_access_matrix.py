@@ -51,6 +51,9 @@ GET   /registry/coverage?region                   200 200 200  200 200 404  200 
 GET   /appeals?region                             200 200 200  200 200 404  200 200 404  200 200 404  403 403 403
 GET   /appeals?institution_id                     200 200 200  200 200 404  200 200 404  200 404 404  403 403 403
 GET   /appeals/{appeal}                           200 200 200  200 200 404  200 200 404  200 404 404  403 403 403
+PATCH /appeals/{appeal}                           200 200 200  200 200 403  200 200 403  403 403 403  403 403 403
+GET   /appeals/labels/export?region               200 200 200  200 200 404  403 403 403  403 403 403  403 403 403
+GET   /appeals/triage/stats?region                200 200 200  200 200 404  200 200 404  403 403 404  403 403 403
 GET   /metrics/pages/{page}/activity              200 200 200  200 200 404  200 200 404  200 404 404  200 200 404
 GET   /metrics/regions/{region}/activity          200 200 200  200 200 404  200 200 404  403 403 404  200 200 404
 """
@@ -174,6 +177,7 @@ def _request(case: Case, target: Target) -> dict[str, Any]:
         "PUT /registry/pages/{page}/callback": lambda: {
             "json": {"confirmation_code": "abcd1234", "secret": "matrix-" + uuid.uuid4().hex}
         },
+        "PATCH /appeals/{appeal}": lambda: {"json": {"priority": "urgent"}},
         "PUT /registry/pages/{page}/vk-token": lambda: {"json": {"access_token": "vk1.a.matrix-token"}},
         "POST /registry/import": lambda: {
             "params": {**params, "dry_run": "true"},
