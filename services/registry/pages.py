@@ -129,6 +129,17 @@ def _check_page_free(repository: RegistryRepository, principal: Principal, recor
         raise ConflictError(f"already registered ({held_by})", field="url")
 
 
+def _page_to_change(repository: RegistryRepository, principal: Principal, page_id: str) -> PageRecord:
+    """The stored page, once the caller is known to be allowed to change it (404 unknown, 403 not allowed)."""
+    page = load_page(repository=repository, page_id=page_id)
+    ensure_page_writer(principal=principal, region_code=page["region_code"], institution_id=page["institution_id"])
+    return page
+
+
+def _institution_of(repository: RegistryRepository, page: PageRecord) -> InstitutionRecord:
+    return load_institution(repository=repository, institution_id=page["institution_id"])
+
+
 def _commit_page(
     repository: RegistryRepository,
     principal: Principal,
@@ -199,8 +210,7 @@ def get_page(*, repository: RegistryRepository, principal: Principal, page_id: s
 
 def update_page(*, repository: RegistryRepository, principal: Principal, page_id: str, data: PageUpdate) -> PageRead:
     """Change a page (checklist items merge; ``status: archived`` archives it)."""
-    before = load_page(repository=repository, page_id=page_id)
-    ensure_page_writer(principal=principal, region_code=before["region_code"], institution_id=before["institution_id"])
+    before = _page_to_change(repository, principal, page_id)
     changes = data.model_dump(exclude_unset=True, exclude={"checklist"})
     now = now_iso()
     values: dict[str, Any] = {**before, **changes}
@@ -215,7 +225,7 @@ def update_page(*, repository: RegistryRepository, principal: Principal, page_id
     after = finish_page(check_page_fields({key: value for key, value in values.items() if value is not None}))
     if after == before:
         return page_read(before)
-    institution = load_institution(repository=repository, institution_id=before["institution_id"])
+    institution = _institution_of(repository, before)
     if after["status"] == "active" and institution["status"] != "active":
         raise ConflictError("the institution is archived", field="status")
     after = bump(after, at=now)
@@ -232,11 +242,9 @@ def set_callback(
     data: CallbackSettings,
 ) -> PageRead:
     """Rotate a VK page's confirmation code and secret."""
-    before = load_page(repository=repository, page_id=page_id)
-    ensure_page_writer(principal=principal, region_code=before["region_code"], institution_id=before["institution_id"])
+    before = _page_to_change(repository, principal, page_id)
     after = bump(with_callback(record=before, settings=data), at=now_iso())
-    institution = load_institution(repository=repository, institution_id=before["institution_id"])
-    _commit_page(repository, principal, institution, before, after)
+    _commit_page(repository, principal, _institution_of(repository, before), before, after)
     logger.info("callback settings rotated", extra={"page_id": page_id})
     return page_read(after)
 
@@ -251,16 +259,14 @@ def set_vk_token(
     data: VkTokenUpdate,
 ) -> PageRead:
     """Check a community token with VK, keep it in the secret store, and record what VK says it may do."""
-    before = load_page(repository=repository, page_id=page_id)
-    ensure_page_writer(principal=principal, region_code=before["region_code"], institution_id=before["institution_id"])
+    before = _page_to_change(repository, principal, page_id)
     if before["platform"] != "vk" or before.get("group_id") is None:
         raise InvalidInputError("only a VK page with a community id takes a VK access token", field="access_token")
     token = data.access_token.get_secret_value()
     permissions = token_permissions(vk=vk, token=token)
     tokens.put(page_id=page_id, token=token)
     after = bump(before | {"has_access_token": True, "token_permissions": permissions}, at=now_iso())
-    institution = load_institution(repository=repository, institution_id=before["institution_id"])
-    _commit_page(repository, principal, institution, before, after)
+    _commit_page(repository, principal, _institution_of(repository, before), before, after)
     logger.info("VK access token set", extra={"page_id": page_id, "permissions": permissions})
     return page_read(after)
 

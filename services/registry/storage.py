@@ -200,33 +200,25 @@ class Table:
 
     def put_if(self, item: Mapping[str, Any], *, condition: str, values: Mapping[str, Any]) -> bool:
         """Write one item if the stored one meets ``condition``; ``False`` if it did not."""
-        try:
-            self.client.put_item(
+        return _unless_condition_fails(
+            lambda: self.client.put_item(
                 TableName=self.name,
                 Item=serialize(item),
                 ConditionExpression=condition,
                 ExpressionAttributeValues=serialize(values),
             )
-        except Exception as error:  # botocore's ClientError
-            if is_conditional_failure(error):
-                return False
-            raise
-        return True
+        )
 
     def delete_if(self, key: Mapping[str, Any], *, condition: str, values: Mapping[str, Any]) -> bool:
         """Delete one item if it meets ``condition``; ``False`` if it did not (or does not exist)."""
-        try:
-            self.client.delete_item(
+        return _unless_condition_fails(
+            lambda: self.client.delete_item(
                 TableName=self.name,
                 Key=serialize(key),
                 ConditionExpression=condition,
                 ExpressionAttributeValues=serialize(values),
             )
-        except Exception as error:  # botocore's ClientError
-            if is_conditional_failure(error):
-                return False
-            raise
-        return True
+        )
 
     def add(self, key: Mapping[str, Any], amounts: Mapping[str, int]) -> None:
         """Add to number attributes of one item (``ADD``: a missing item or attribute starts at zero)."""
@@ -383,3 +375,14 @@ def read_across(
 
 def _cursor(label: str, position: Mapping[str, Any]) -> str | None:
     return encode_cursor(serialize({SOURCE_LABEL: label, **position}))
+
+
+def _unless_condition_fails(write: Callable[[], object]) -> bool:
+    """Run a conditional write; ``False`` if its condition failed (other errors propagate)."""
+    try:
+        write()
+    except Exception as error:  # botocore's ClientError
+        if is_conditional_failure(error):
+            return False
+        raise
+    return True
