@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+import uuid
 from typing import Any
 
 from shared.events import PageUpserted
@@ -22,3 +24,25 @@ def page_upserted(**fields: Any) -> PageUpserted:
     }
     values.update(fields)
     return PageUpserted(**values)
+
+
+def wall_comment(group_id: int, secret: str, text: str, **object_fields: Any) -> dict[str, Any]:
+    """A ``wall_reply_new`` callback as VK sends it: a citizen's comment on a post of the community, now."""
+    return {
+        "type": "wall_reply_new",
+        "event_id": uuid.uuid4().hex,
+        "v": "5.199",
+        "group_id": group_id,
+        "secret": secret,
+        "object": {
+            "id": time.time_ns() // 1000 % 1_000_000_000,
+            "from_id": 499047616,
+            "post_id": 7,
+            "owner_id": -group_id,
+            "post_owner_id": -group_id,
+            "parents_stack": [],
+            "date": int(time.time()),
+            "text": text,
+            **object_fields,
+        },
+    }

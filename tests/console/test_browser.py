@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,30 +18,13 @@ import pytest
 from tests.conftest import wait_for
 from tests.console.conftest import screenshot
 from tests.console.contract import body_fields, contract, field_exists, find_operation, has_route, response_schema
+from tests.factories import wall_comment
 from tooling.local import keys
 from tooling.local.seed import DEMO_PAGES, seed_demo
 from tooling.local.stack import LocalStack
 
 REPLY_ROUTE = ("post", "/appeals/{appeal_id}/reply")
 READS: set[str] = set()
-
-
-def _comment(group_id: int, secret: str, text: str) -> dict[str, Any]:
-    return {
-        "type": "wall_reply_new",
-        "event_id": uuid.uuid4().hex,
-        "v": "5.199",
-        "group_id": group_id,
-        "secret": secret,
-        "object": {
-            "id": int(time.time() * 1000) % 1_000_000_000,
-            "from_id": 499047616,
-            "post_id": 7,
-            "owner_id": -group_id,
-            "date": int(time.time()),
-            "text": text,
-        },
-    }
 
 
 class Demo:
@@ -65,7 +46,7 @@ class Demo:
     def comment(self, text: str) -> dict[str, Any]:
         """Send a citizen's comment as VK does and wait until it is an appeal of region 54."""
         page = DEMO_PAGES[0]
-        envelope = _comment(page.group_id, page.secret, text)
+        envelope = wall_comment(page.group_id, page.secret, text)
         wait_for(lambda: self.vk.post("/vk/callback", json=envelope).text == "ok", timeout=30)
 
         def listed() -> dict[str, Any] | None:

@@ -7,7 +7,6 @@ generated writes add to it), so the template is provisioned and seeded once per 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import provisioned
+from tests.factories import wall_comment
 from tests.registry.helpers import institution_payload, page_payload
 from tooling.local import keys
 from tooling.local.lambda_runtime import LambdaContext, load_handler, sqs_event
@@ -79,25 +79,6 @@ def deliver_queued(template: Template) -> int:
     return delivered
 
 
-def _comment(group_id: int) -> dict[str, Any]:
-    return {
-        "type": "wall_reply_new",
-        "event_id": uuid.uuid4().hex,
-        "v": "5.199",
-        "object": {
-            "id": 312,
-            "from_id": 499047616,
-            "post_id": 310,
-            "owner_id": -group_id,
-            "date": 1767225600,
-            "text": "Когда починят освещение во дворе?",
-            "post_owner_id": -group_id,
-        },
-        "group_id": group_id,
-        "secret": SECRET,
-    }
-
-
 @pytest.fixture(scope="module")
 def contract_aws(moto_endpoint: str, key_dir: Path) -> Iterator[Template]:
     """What ``aws`` sets up, for a whole module."""
@@ -130,7 +111,9 @@ def world(contract_aws: Template, key_dir: Path) -> World:
         assert client.put(f"/registry/pages/{page_id}/callback", json=callback, headers=federal).status_code == 200
     deliver_queued(contract_aws)
     with TestClient(webhook) as client:
-        answer = client.post("/vk/callback", json=_comment(group_id))
+        answer = client.post(
+            "/vk/callback", json=wall_comment(group_id, SECRET, "Когда починят освещение во дворе?", date=1767225600)
+        )
         assert (answer.status_code, answer.text) == (200, "ok")
     deliver_queued(contract_aws)
     scopes = {

@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from tests.conftest import wait_for
+from tests.factories import wall_comment
 from tests.registry.helpers import institution_payload, page_payload
 from tooling.local import keys
 from tooling.local.stack import LocalStack
@@ -56,6 +57,13 @@ GET   /appeals/labels/export?region               200 200 200  200 200 404  403 
 GET   /appeals/triage/stats?region                200 200 200  200 200 404  200 200 404  403 403 404  403 403 403
 GET   /metrics/pages/{page}/activity              200 200 200  200 200 404  200 200 404  200 404 404  200 200 404
 GET   /metrics/regions/{region}/activity          200 200 200  200 200 404  200 200 404  403 403 404  200 200 404
+GET   /metrics/regions/{region}/dashboard         200 200 200  200 200 404  200 200 404  403 403 404  200 200 404
+GET   /metrics/pages/{page}                       200 200 200  200 200 404  200 200 404  200 404 404  200 200 404
+GET   /metrics/ratings?region                     200 200 200  200 200 404  200 200 404  403 403 404  200 200 404
+GET   /metrics/reports/weekly?region              200 200 200  200 200 404  200 200 404  403 403 404  403 403 403
+GET   /metrics/national                           200 200 200  403 403 403  403 403 403  403 403 403  403 403 403
+POST  /metrics/quality-marks/award                200 200 200  200 200 403  403 403 403  403 403 403  403 403 403
+GET   /metrics/quality-marks?region               200 200 200  200 200 404  200 200 404  403 403 404  200 200 404
 """
 
 
@@ -113,24 +121,6 @@ def _create_target(admin: httpx.Client, region: str) -> tuple[str, str, int, str
     return institution.json()["id"], page.json()["id"], group_id, secret
 
 
-def _comment(group_id: int, secret: str) -> dict[str, Any]:
-    return {
-        "type": "wall_reply_new",
-        "event_id": uuid.uuid4().hex,
-        "v": "5.199",
-        "group_id": group_id,
-        "secret": secret,
-        "object": {
-            "id": 1,
-            "from_id": 499047616,
-            "post_id": 7,
-            "owner_id": -group_id,
-            "date": int(time.time()),
-            "text": "Когда починят освещение во дворе школы?",
-        },
-    }
-
-
 @pytest.fixture(scope="module")
 def world(local_stack: LocalStack) -> Iterator[World]:
     """Three institutions with a page and an appeal each, and a client per role."""
@@ -140,7 +130,7 @@ def world(local_stack: LocalStack) -> Iterator[World]:
     vk = httpx.Client(base_url=local_stack.base_url, timeout=30)
     targets = {}
     for name, (institution, page, group_id, secret) in created.items():
-        envelope = _comment(group_id, secret)
+        envelope = wall_comment(group_id, secret, "Когда починят освещение во дворе школы?")
         wait_for(lambda envelope=envelope: vk.post("/vk/callback", json=envelope).text == "ok", timeout=30)
         found = wait_for(lambda page=page: admin.get("/appeals", params={"page_id": page}).json()["items"], timeout=30)
         region = "77" if name == "foreign" else "54"
@@ -179,6 +169,9 @@ def _request(case: Case, target: Target) -> dict[str, Any]:
         },
         "PATCH /appeals/{appeal}": lambda: {"json": {"priority": "urgent"}},
         "PUT /registry/pages/{page}/vk-token": lambda: {"json": {"access_token": "vk1.a.matrix-token"}},
+        "POST /metrics/quality-marks/award": lambda: {
+            "json": {"region_code": target.region, "year": 2026, "min_score": 100}
+        },
         "POST /registry/import": lambda: {
             "params": {**params, "dry_run": "true"},
             "files": {"file": ("r.csv", b"x", "text/csv")},
