@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, time, timedelta
 
 import pytest
 
-from services.appeals.sla import DeadlineOutOfRangeError, Policy, due_at, working_minutes, working_periods
+from services.appeals.sla import (
+    DeadlineOutOfRangeError,
+    Policy,
+    due_at,
+    is_working_day,
+    working_minutes,
+    working_periods,
+    year_calendar,
+)
 from shared.regions import get_region
 
 NOVOSIBIRSK = get_region("54").zone
@@ -101,3 +110,19 @@ def test_working_time_of_a_year_matches_the_official_norm() -> None:
 def test_a_deadline_beyond_the_search_range_is_refused() -> None:
     with pytest.raises(DeadlineOutOfRangeError):
         due_at(local("2026-11-24 10:00"), zone=NOVOSIBIRSK, policy=Policy(hours=100_000))
+
+
+def test_the_calendar_file_is_what_holidays_says() -> None:
+    from tooling.calendar import CALENDAR_FILE, calendar
+
+    stored = json.loads(CALENDAR_FILE.read_text(encoding="utf-8"))
+    last_year = max(int(year) for year in stored["years"])
+    assert stored["years"] == calendar(last_year)["years"]
+    assert last_year >= date.today().year, "bump holidays and run python -m tooling.calendar --last-year YEAR"
+
+
+def test_a_year_without_a_published_decree_gets_the_fixed_holidays() -> None:
+    year = year_calendar(2031)
+    assert date(2031, 1, 8) in year.public_holidays and date(2031, 11, 4) in year.public_holidays
+    assert not is_working_day(date(2031, 1, 2)) and is_working_day(date(2031, 1, 9))
+    assert working_periods(date(2031, 11, 3)) == [(time(9), time(13)), (time(14), time(17))]
