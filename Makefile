@@ -50,6 +50,7 @@ bench: $(STAMP)  ## benchmarks, printed as ratios to baselines measured in the s
 	$(BIN)/python bench/load.py
 	$(BIN)/python bench/artifact_sizes.py
 	$(BIN)/python bench/triage.py
+	$(BIN)/python bench/metrics.py
 
 train-triage: $(STAMP)  ## rebuild data/triage/model (LABELS=FILE.jsonl merges operator-corrected labels)
 	$(BIN)/python -m tooling.triage.train $(if $(LABELS),--labels $(LABELS))

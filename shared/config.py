@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, Json, ValidationError
 
 ENV_PREFIX = "GOSPUBLIKI_"
 ENV_ALIASES = {"aws_region": "AWS_REGION"}
@@ -39,6 +39,16 @@ class Settings(BaseModel):
     activity_queue_url: str = ""
     appeals_registry_queue_url: str = ""
     metrics_registry_queue_url: str = ""
+    registry_metrics_queue_url: str = Field(default="", description="Where metrics publishes to the registry")
+    vk_service_token_secret: str = Field(
+        default="", description="Secret id of the VK service token (default: <stack_name>/vk/service-token)"
+    )
+    metrics_score_weights: Json[dict[str, dict[str, float]]] | None = Field(
+        default=None, description="JSON object: region code (or 'default') -> score component -> weight"
+    )
+    metrics_internet_audience: Json[dict[str, int]] | None = Field(
+        default=None, description="JSON object: region code -> internet audience (reference for the region rating)"
+    )
 
     auth_issuer: str = "https://sso.example.invalid/realms/gospubliki"
     auth_audience: str = "gospubliki-hub"

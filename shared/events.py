@@ -9,7 +9,7 @@ can ignore stale, out-of-order deliveries.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
@@ -45,6 +45,7 @@ class PageUpserted(ContractModel):
     secret_hash: str | None = Field(default=None, description="hex HMAC-SHA256 of the VK callback secret")
     confirmation_code: str | None = None
     has_access_token: bool = False
+    compliance_pct: int | None = Field(default=None, ge=0, le=100, description="Checklist compliance, 0-100")
     revision: int = Field(ge=1, description="Monotonic per page; projections keep the highest")
 
 
@@ -134,6 +135,27 @@ class AppealClosed(AppealFacts):
     closed_at: datetime
 
 
+# ---------------------------------------------------------------- metrics -> registry
+
+
+class PageMetricsUpdated(ContractModel):
+    """VK's subscriber count of a page on a local day, as the metrics service's sync read it."""
+
+    page_id: str
+    region_code: RegionCode
+    day: date
+    subscribers: int = Field(ge=0)
+
+
+class QualityMarkAwarded(ContractModel):
+    """A page earned the region's quality mark for a year (its page score of that year ranked it among the best)."""
+
+    page_id: str
+    region_code: RegionCode
+    year: int = Field(ge=2000, le=2100)
+    score: float = Field(ge=0, le=100)
+
+
 # ---------------------------------------------------------------- envelope
 
 
@@ -185,6 +207,18 @@ class AppealClosedEvent(ContractModel):
     payload: AppealClosed
 
 
+class PageMetricsUpdatedEvent(ContractModel):
+    type: Literal["page.metrics"] = "page.metrics"
+    version: Literal[1] = 1
+    payload: PageMetricsUpdated
+
+
+class QualityMarkAwardedEvent(ContractModel):
+    type: Literal["quality_mark.awarded"] = "quality_mark.awarded"
+    version: Literal[1] = 1
+    payload: QualityMarkAwarded
+
+
 Body = (
     PageUpsertedEvent
     | PageArchivedEvent
@@ -194,6 +228,8 @@ Body = (
     | AppealAnsweredEvent
     | AppealOverdueEvent
     | AppealClosedEvent
+    | PageMetricsUpdatedEvent
+    | QualityMarkAwardedEvent
 )
 Payload = (
     PageUpserted
@@ -204,6 +240,8 @@ Payload = (
     | AppealAnswered
     | AppealOverdue
     | AppealClosed
+    | PageMetricsUpdated
+    | QualityMarkAwarded
 )
 EventBody = Annotated[Body, Field(discriminator="type")]
 _BODY_OF: dict[type[ContractModel], type[Body]] = {
@@ -215,6 +253,8 @@ _BODY_OF: dict[type[ContractModel], type[Body]] = {
     AppealAnswered: AppealAnsweredEvent,
     AppealOverdue: AppealOverdueEvent,
     AppealClosed: AppealClosedEvent,
+    PageMetricsUpdated: PageMetricsUpdatedEvent,
+    QualityMarkAwarded: QualityMarkAwardedEvent,
 }
 
 

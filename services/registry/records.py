@@ -257,6 +257,7 @@ def page_event(record: PageRecord) -> Event:
             secret_hash=record.get("secret_hash"),
             confirmation_code=record.get("confirmation_code"),
             has_access_token=bool(record.get("has_access_token")),
+            compliance_pct=record.get("compliance_pct"),
             revision=record["revision"],
         ),
     )

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from fastapi.testclient import TestClient
 
+from services.metrics import bootstrap, rollups
 from services.metrics import events as worker
 from services.metrics.app import app
 from shared.events import ActivityRecorded, make_event
@@ -76,6 +77,7 @@ def test_redelivered_activity_counts_once_on_the_local_day(
     report = response.json()
     assert report["totals"] == {"post": 1, "join": 1}
     assert [day["day"] for day in report["days"]] == ["2026-11-22"]
+    rollups.roll_up(repository=bootstrap.repository(), execution_id="run-1")
     region = client.get(
         "/metrics/regions/54/activity",
         params={"from": "2026-11-22", "to": "2026-11-22"},
