@@ -6,7 +6,6 @@ pydantic model read from ``os.environ`` (not pydantic-settings): workers pay onl
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from functools import cache
@@ -55,7 +54,7 @@ class Settings(BaseModel):
     auth_jwks_url: str | None = None
     auth_jwks_file: str | None = Field(default=None, description="Local JWKS file (local stack only)")
 
-    registry_compliance_weights: dict[str, float] = Field(
+    registry_compliance_weights: Json[dict[str, float]] = Field(
         default_factory=dict, description="JSON object item -> weight over the registry's default checklist weights"
     )
 
@@ -77,8 +76,6 @@ class Settings(BaseModel):
             if raw:
                 values[name] = raw
         try:
-            if "registry_compliance_weights" in values:  # the one structured variable: a JSON object
-                values["registry_compliance_weights"] = json.loads(values["registry_compliance_weights"])
             return cls.model_validate(values)
         except (ValidationError, ValueError) as error:
             raise SettingsError(f"invalid configuration: {error}") from error
