@@ -128,6 +128,8 @@ class VkApi:
         try:
             with urllib.request.urlopen(request, timeout=self.timeout_seconds) as response:
                 answer = json.loads(response.read())
+        except UnicodeEncodeError:
+            raise VkApiError(5, "the token holds characters VK never issues") from None
         except (urllib.error.URLError, TimeoutError, json.JSONDecodeError) as error:
             raise VkApiError(0, f"no usable answer from VK ({type(error).__name__})") from None
         if isinstance(answer, dict) and isinstance(answer.get("error"), dict):

@@ -250,10 +250,16 @@ class CallbackSettings(RegistryModel):
     secret: Annotated[SecretStr, Field(min_length=16, max_length=50)]
 
 
+def _token_characters(token: SecretStr) -> SecretStr:
+    if not all("!" <= char <= "~" for char in token.get_secret_value()):
+        raise ValueError("a VK token is printable ASCII without spaces")
+    return token
+
+
 class VkTokenUpdate(RegistryModel):
     """A VK community access token: write-only, kept in the secret store, never returned or logged."""
 
-    access_token: Annotated[SecretStr, Field(min_length=1, max_length=500)]
+    access_token: Annotated[SecretStr, Field(min_length=1, max_length=500), AfterValidator(_token_characters)]
 
 
 class PageBase(RegistryModel):

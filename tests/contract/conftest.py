@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from shared import wiring
 from tests.conftest import provisioned
 from tests.factories import wall_comment
 from tests.registry.helpers import institution_payload, page_payload
@@ -80,12 +81,14 @@ def deliver_queued(template: Template) -> int:
 
 
 @pytest.fixture(scope="module")
-def contract_aws(moto_endpoint: str, key_dir: Path) -> Iterator[Template]:
-    """What ``aws`` sets up, for a whole module."""
+def contract_aws(moto_endpoint: str, key_dir: Path, fake_vk: str) -> Iterator[Template]:
+    """What ``aws`` sets up, for a whole module, with VK calls going to the fake VK."""
     with (
         pytest.MonkeyPatch.context() as env,
         provisioned(env, moto_endpoint=moto_endpoint, key_dir=key_dir, log_level="WARNING") as template,
     ):
+        env.setenv("GOSPUBLIKI_VK_API_URL", f"{fake_vk}/method")
+        wiring.reset()
         yield template
 
 

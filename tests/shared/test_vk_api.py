@@ -42,6 +42,12 @@ def test_retries_end_and_the_error_stays_transient(fake_vk: str) -> None:
     assert raised.value.transient and raised.value.code == 6
 
 
+def test_a_token_no_http_header_can_carry_is_refused_as_invalid(fake_vk: str) -> None:
+    with pytest.raises(VkApiError) as raised:
+        _client(fake_vk, []).call("groups.getById", {}, token="токен")
+    assert (raised.value.code, raised.value.transient) == (5, False)
+
+
 def test_no_answer_is_a_transient_error() -> None:
     client = VkApi(base_url=f"http://127.0.0.1:{free_port()}/method", retries=0, sleep=lambda _: None)
     with pytest.raises(VkApiError) as raised:
