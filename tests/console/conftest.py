@@ -26,9 +26,10 @@ ARTIFACTS = ROOT / "test-artifacts" / "console"
 VENDOR_STAMP = ROOT / "console" / "app" / "vendor" / ".installed"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless Chromium for the session."""
+    """One headless Chromium per module: Playwright's sync API keeps an event loop running in this thread while it
+    lives, which later tests' ``asyncio.run`` must not meet."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: `make browser` installs Debian's chromium")
     if not VENDOR_STAMP.exists():
