@@ -1,7 +1,8 @@
 """Benchmark: metrics at regional scale on the local stack (in-process: requests counted with a botocore hook).
 
 Seeds one region with PAGES pages x DAYS days of counters (written directly, 25 items a request: the seed is not
-what is measured) plus their week rollups and scores, then prints:
+what is measured) plus their week rollups and scores and the week rollups of PAGES / 2 institutions in 40
+municipalities, then prints:
 
 - DynamoDB requests per dashboard call and per page-rating call (they read precomputed rollups, so neither grows
   with the number of pages);
@@ -97,6 +98,21 @@ def seed(pages: int, days: int, today: datetime) -> None:
                 "GSI2PK": f"RATING#PAGE#{REGION}#WEEK#{week}",
                 "GSI2SK": f"{round(score * 10):04d}#{page}",
                 "breakdown": {"total": round(score, 1), "parts": {}},
+            }
+        )
+    for n in range(pages // 2):  # each institution's week rollup, carrying its municipality (40 of them)
+        institution = f"inst-{n}"
+        counts = {"post": rng.randint(0, 10), "comment": rng.randint(0, 20), "appeals_new": rng.randint(0, 5)}
+        items.append(
+            {
+                "PK": f"REGION#{REGION}#INST",
+                "SK": f"WEEK#{week}#{institution}",
+                "period": week,
+                "region_code": REGION,
+                "member": institution,
+                "name": f"Учреждение {n}",
+                "municipality": f"50{600 + n % 40:03d}000",
+                **counts,
             }
         )
     items.append(

@@ -72,6 +72,7 @@ class InstitutionUpserted(ContractModel):
     spheres: tuple[str, ...]
     status: Literal["active", "archived"] = "active"
     revision: int = Field(ge=1)
+    oktmo: str | None = None
 
 
 # ---------------------------------------------------------------- appeals -> metrics

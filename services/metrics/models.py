@@ -64,10 +64,11 @@ class Kpis(BaseModel):
 
 
 class Breakdown(BaseModel):
-    """A slice of a region (an institution, an institution kind, a sphere) over the period."""
+    """A slice of a region (an institution, an institution kind, a sphere, a municipality) over the period."""
 
     key: str
     name: str | None = None
+    institutions: int | None = Field(default=None, description="institutions with activity (municipalities only)")
     kpis: Kpis
 
 
@@ -89,6 +90,9 @@ class Dashboard(BaseModel):
     by_kind: list[Breakdown]
     by_institution: list[Breakdown]
     by_sphere: list[Breakdown]
+    by_municipality: list[Breakdown] = Field(
+        description="per first-level municipal formation: the ОКТМО's first 5 digits + 000, or unknown"
+    )
 
 
 class DailyCounters(BaseModel):

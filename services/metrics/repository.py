@@ -3,17 +3,18 @@
 Items (``PK`` / ``SK``):
 
 - ``PAGE#{id}`` / ``META``, ``INSTITUTION#{id}`` / ``META`` - projections of registry pages and institutions (scope,
-  category, compliance, kind, spheres, the page's last synced subscribers, an institution's active pages).
+  category, compliance, kind, spheres, ОКТМО, the page's last synced subscribers, an institution's active pages).
 - ``REGION#{code}`` / ``META`` - the region's active pages, institutions, covered institutions, subscribers.
 - ``PAGE#{id}`` / ``DAY#{date}`` - the page's counters on a local day (``services.metrics.counters``), the set of
   event digests already counted (``seen``: the redelivery guard), a ``version`` bumped by every write, ``rolled``
   (the counters the last rollup saw) and, while the rollup has not seen the latest change, ``GSI1PK``/``GSI1SK``
-  (``CHANGED#{shard}`` / ``{page}#{date}``): the changed-pages set is the sparse index GSI1.
+  (``CHANGED#{shard}`` / ``{date}#{page}``): the changed-pages set is the sparse index GSI1, read by day range.
 - ``PAGE#{id}`` and ``REGION#{code}`` / ``DAY#``, ``WEEK#``, ``MONTH#``, ``QUARTER#``, ``YEAR#{label}`` - rollups;
   page and region period items carry their score, and ``GSI2PK``/``GSI2SK`` (``RATING#PAGE#{region}#{period}`` or
   ``RATING#REGION#{period}`` / the zero-padded score) rank them.
 - ``REGION#{code}#INST``, ``#KIND``, ``#SPHERE`` / ``{PERIOD}#{label}#{member}`` - rollups per institution, institution
-  kind and primary sphere, one query per region and period.
+  kind and primary sphere, one query per region and period (institutions also per day). An institution's items
+  carry its ``municipality`` (first-level ОКТМО), so the per-municipality rollup is the sum of those items by it.
 - ``REGION#{code}#OVERDUE`` / ``{appeal_id}`` - appeals overdue and not yet answered or closed.
 - ``REGION#{code}#MARK`` / ``{year}#{page_id}`` - quality marks awarded.
 - ``RUN#{execution_id}`` / ``ROLLUP`` - a finished rollup run (its summary; TTL 14 days).
@@ -59,7 +60,21 @@ DAY_ATTRIBUTES = frozenset(
     }
 )
 PERIOD_ATTRIBUTES = frozenset(
-    {"PK", "SK", "GSI2PK", "GSI2SK", "score", "breakdown", "name", "kind", "page_id", "region_code", "member", "period"}
+    {
+        "PK",
+        "SK",
+        "GSI2PK",
+        "GSI2SK",
+        "score",
+        "breakdown",
+        "name",
+        "kind",
+        "page_id",
+        "region_code",
+        "member",
+        "period",
+        "municipality",
+    }
 )
 Item = dict[str, Any]
 
@@ -90,6 +105,7 @@ class ProjectedInstitution:
     spheres: tuple[str, ...]
     status: str
     revision: int
+    oktmo: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +137,7 @@ class ChangedDay:
     counts: dict[str, int]
     rolled: dict[str, int]
     subscribers: int | None
+    region_code: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +168,7 @@ class RollupWrite:
     subscribers: int | None = None
     subscribers_delta: int = 0
     institution_name: str | None = None
+    municipality: str | None = None
 
 
 def _page(page_id: str) -> str:
@@ -179,6 +197,10 @@ def _key(pk: str, sk: str) -> dict[str, Any]:
 
 def _shard(page_id: str) -> int:
     return zlib.crc32(page_id.encode()) % CHANGED_SHARDS
+
+
+def _changed(page_id: str, day: date) -> str:
+    return f"{day.isoformat()}#{page_id}"
 
 
 def _vk_pages(page_id: str) -> str:
@@ -240,7 +262,7 @@ class MetricsRepository:
             ":day": {"S": day.isoformat()},
             ":region": {"S": region_code},
             ":shard": {"S": f"CHANGED#{_shard(page_id)}"},
-            ":changed": {"S": f"{page_id}#{day.isoformat()}"},
+            ":changed": {"S": _changed(page_id, day)},
         }
         clauses = _add(deltas, names, values)
         guard = []
@@ -289,7 +311,7 @@ class MetricsRepository:
                 ":day": {"S": day.isoformat()},
                 ":region": {"S": region_code},
                 ":shard": {"S": f"CHANGED#{_shard(page_id)}"},
-                ":changed": {"S": f"{page_id}#{day.isoformat()}"},
+                ":changed": {"S": _changed(page_id, day)},
             },
         )
 
@@ -400,6 +422,10 @@ class MetricsRepository:
             ":revision": serialize_value(institution.revision),
             ":id": {"S": institution.institution_id},
         }
+        oktmo = " REMOVE oktmo"
+        if institution.oktmo is not None:
+            values[":oktmo"] = {"S": institution.oktmo}
+            oktmo = ", oktmo = :oktmo"
         condition = "attribute_not_exists(revision)"
         if "revision" in stored:
             condition = "revision = :old"
@@ -410,7 +436,7 @@ class MetricsRepository:
                     "TableName": self.table,
                     "Key": _key(_institution(institution.institution_id), "META"),
                     "UpdateExpression": "SET #name = :name, kind = :kind, spheres = :spheres, region_code = :region, "
-                    "#status = :status, revision = :revision, institution_id = :id",
+                    f"#status = :status, revision = :revision, institution_id = :id{oktmo}",
                     "ConditionExpression": condition,
                     "ExpressionAttributeNames": {"#name": "name", "#status": "status"},
                     "ExpressionAttributeValues": values,
@@ -452,11 +478,17 @@ class MetricsRepository:
         }
 
     # ------------------------------------------------------------ rollups
-    def changed_days(self, limit: int) -> Iterator[ChangedDay]:
-        """Page-days changed since the rollup last saw them, at most ``limit``, shard by shard."""
+    def changed_days(
+        self, limit: int, *, from_day: date | None = None, before_day: date | None = None
+    ) -> Iterator[ChangedDay]:
+        """Page-days changed since the rollup last saw them, at most ``limit``, shard by shard; only days on or after
+        ``from_day`` and before ``before_day`` when given (a key range of the index, not a filter)."""
         returned = 0
+        low = from_day.isoformat() if from_day else "0"
+        high = before_day.isoformat() if before_day else "9"  # "{day}#..." sorts after "{day}": that day is left out
         for shard in range(CHANGED_SHARDS):
-            for item in self._query(f"CHANGED#{shard}", index="GSI1"):
+            ranged = (low, high) if from_day or before_day else None
+            for item in self._query(f"CHANGED#{shard}", index="GSI1", between=ranged):
                 if returned == limit:
                     return
                 returned += 1
@@ -468,6 +500,7 @@ class MetricsRepository:
                     counts=_counts(item, DAY_ATTRIBUTES),
                     rolled={k: int(v) for k, v in (item.get("rolled") or {}).items()},
                     subscribers=item.get("subscribers"),
+                    region_code=item.get("region_code"),
                 )
 
     def vk_pages(self) -> Iterator[ProjectedPage]:
@@ -484,7 +517,12 @@ class MetricsRepository:
 
     def apply_rollup(self, write: RollupWrite) -> bool:
         """Add one page-day's change to every rollup containing it and mark the day rolled, atomically; False if the
-        day changed again meanwhile (the next run takes it)."""
+        day changed again meanwhile (the next run takes it).
+
+        One transaction of at most 25 items: the day, the page's and region's subscriber counts (on a synced change),
+        the region's and institution's day, and per week / month / quarter / year the page, region, institution,
+        kind and sphere.
+        """
         changed = write.changed
         day_names = {"#v": "version", "#rolled": "rolled", "#g1pk": "GSI1PK", "#g1sk": "GSI1SK"}
         rolled = {**changed.counts, **({"subscribers": changed.subscribers} if changed.subscribers is not None else {})}
@@ -536,13 +574,13 @@ class MetricsRepository:
                 region_deltas["score_sum_x10"] = round(new * 10) - round((old or 0) * 10)
                 region_deltas["scored_pages"] = int(old is None)
             items.append(self._rollup_update(region, sk, region_deltas, period=period, write=write))
-            if period == "day":
-                continue
-            members = [("INST", write.institution_id), ("KIND", write.kind)]
-            if write.sphere:
-                members.append(("SPHERE", write.sphere))
+            members = [("INST", write.institution_id)]
+            if period != "day":
+                members.append(("KIND", write.kind))
+                if write.sphere:
+                    members.append(("SPHERE", write.sphere))
             for facet, member in members:
-                name = write.institution_name if facet == "INST" else None
+                institution = facet == "INST"
                 items.append(
                     self._rollup_update(
                         f"{region}#{facet}",
@@ -551,7 +589,8 @@ class MetricsRepository:
                         period=period,
                         write=write,
                         member=member,
-                        name=name,
+                        name=write.institution_name if institution else None,
+                        municipality=write.municipality if institution else None,
                     )
                 )
         try:
@@ -571,6 +610,7 @@ class MetricsRepository:
         page_score: tuple[float, dict[str, Any], float | None] | None = None,
         member: str | None = None,
         name: str | None = None,
+        municipality: str | None = None,
     ) -> dict[str, Any]:
         names: dict[str, str] = {"#period": "period", "#region": "region_code"}
         values: dict[str, Any] = {":period": {"S": write.periods[period]}, ":region": {"S": write.region_code}}
@@ -581,6 +621,9 @@ class MetricsRepository:
         if name is not None:
             names["#name"], values[":name"] = "name", {"S": name}
             sets.append("#name = :name")
+        if municipality is not None:
+            names["#municipality"], values[":municipality"] = "municipality", {"S": municipality}
+            sets.append("#municipality = :municipality")
         if page_score is not None:
             score, breakdown, _ = page_score
             names |= {
@@ -805,6 +848,7 @@ def _projected_institution(item: Mapping[str, Any]) -> ProjectedInstitution:
         spheres=tuple(item.get("spheres") or ()),
         status=item["status"],
         revision=int(item["revision"]),
+        oktmo=item.get("oktmo"),
     )
 
 
@@ -816,5 +860,5 @@ def _rollup(item: Mapping[str, Any], member: str) -> Rollup:
         score=float(item["score"]) if "score" in item else None,
         breakdown=item.get("breakdown"),
         name=item.get("name"),
-        extra={"kind": item.get("kind")},
+        extra={"kind": item.get("kind"), "municipality": item.get("municipality")},
     )

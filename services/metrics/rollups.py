@@ -1,26 +1,39 @@
 """Scheduled rollups (``MetricsRollupFunction``, no FastAPI import): changed page-days into every rollup.
 
 Each run reads only the changed-pages set (the sparse index the counting worker and the subscriber sync fill), adds
-each changed page-day's difference since the last run to the page's, region's, institution's, kind's and sphere's
-day / week / month / quarter / year rollups in one transaction that also marks the day rolled (a day counted again
-meanwhile stays in the set), rescores the page, then rescores every region it touched. The current day comes back
-every hour; a closed day that got late events (a redriven message, a late answer) is rolled by the next run too.
-A finished run is recorded under its scheduler execution id, so a retried run does nothing twice.
+each changed page-day's difference since the last run to the page's, region's, institution's (and so its
+municipality's), kind's and sphere's day / week / month / quarter / year rollups in one transaction that also marks
+the day rolled (a day counted again meanwhile stays in the set), rescores the page, then rescores every region it
+touched. The scheduler's input says which days: ``current`` (hourly: each region's local today), ``closed`` (nightly:
+the days before it, including closed days that got late events) or ``all`` (the default). A finished run is recorded
+under its scheduler execution id, so a retried run does nothing twice.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import date
+from typing import Any, Literal
 
 from shared.config import get_settings
-from shared.workers import ScheduledRun, scheduled_handler
+from shared.logs import get_logger, invocation_context
+from shared.regions import REGIONS
+from shared.workers import ScheduledRun
 
 from . import bootstrap, periods, scoring
 from .periods import Period
 from .repository import ChangedDay, MetricsRepository, ProjectedPage, RollupWrite
-from .service import page_weights, region_weights, today_in, vars_of
+from .service import municipality_of, page_weights, region_weights, today_in, vars_of
 
 MAX_DAYS_PER_RUN = 20_000
+Days = Literal["current", "closed", "all"]
+logger = get_logger("metrics")
+
+
+class RollupRun(ScheduledRun):
+    """The scheduler's input of a rollup run: which days it rolls."""
+
+    days: Days = "all"
 
 
 def _deltas(changed: ChangedDay) -> dict[str, int]:
@@ -76,6 +89,7 @@ def _write_for(repository: MetricsRepository, changed: ChangedDay, page: Project
         subscribers=synced,
         subscribers_delta=(synced - (page.subscribers or 0)) if synced is not None else 0,
         institution_name=institution.name if institution else None,
+        municipality=municipality_of(institution.oktmo) if institution else None,
     )
 
 
@@ -112,14 +126,27 @@ def rescore_region(repository: MetricsRepository, region_code: str, day: date) -
         )
 
 
-def roll_up(*, repository: MetricsRepository, execution_id: str) -> dict[str, int]:
-    """Roll every changed page-day up once; a repeated execution id returns the first run's summary."""
+def _changed(repository: MetricsRepository, days: Days) -> list[ChangedDay]:
+    """The changed page-days of a run: the index is read by the range of local todays across the country, each day is
+    then kept if it is (``current``) or is not yet (``closed``) on or after its region's today."""
+    if days == "all":
+        return list(repository.changed_days(MAX_DAYS_PER_RUN))
+    todays = {region.code: today_in(region.code) for region in REGIONS}
+    if days == "current":
+        found = repository.changed_days(MAX_DAYS_PER_RUN, from_day=min(todays.values()))
+        return [day for day in found if day.day >= todays.get(day.region_code or "", day.day)]
+    found = repository.changed_days(MAX_DAYS_PER_RUN, before_day=max(todays.values()))
+    return [day for day in found if day.day < todays.get(day.region_code or "", day.day)]
+
+
+def roll_up(*, repository: MetricsRepository, execution_id: str, days: Days = "all") -> dict[str, int]:
+    """Roll the changed page-days of ``days`` up once; a repeated execution id returns the first run's summary."""
     done = repository.run_summary(execution_id)
     if done is not None:
         return {name: int(value) for name, value in done.items()}
     rolled = waiting = raced = 0
     touched: set[tuple[str, date]] = set()
-    for changed in list(repository.changed_days(MAX_DAYS_PER_RUN)):
+    for changed in _changed(repository, days):
         page = repository.get_page(changed.page_id)
         if page is None:  # counted before the registry announced the page: rolled once it is projected
             waiting += 1
@@ -136,9 +163,13 @@ def roll_up(*, repository: MetricsRepository, execution_id: str) -> dict[str, in
     return summary
 
 
-def run(scheduled: ScheduledRun) -> dict[str, int]:
+def run(scheduled: RollupRun) -> dict[str, int]:
     """One scheduled rollup run."""
-    return roll_up(repository=bootstrap.repository(), execution_id=scheduled.execution_id)
+    return roll_up(repository=bootstrap.repository(), execution_id=scheduled.execution_id, days=scheduled.days)
 
 
-handler = scheduled_handler(run, service="metrics")
+@invocation_context(logger)
+def handler(event: dict[str, Any] | str, context: Any) -> dict[str, Any]:  # noqa: ARG001 - Lambda signature
+    """Schedule entrypoint: the scheduler's input (``days`` included) in, the run's summary out."""
+    scheduled = RollupRun.model_validate(event if isinstance(event, dict) else json.loads(event))
+    return {"execution_id": scheduled.execution_id, "result": run(scheduled)}

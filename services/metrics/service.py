@@ -54,6 +54,7 @@ DEFAULT_PERIOD_DAYS = 7
 MAX_PERIOD_DAYS = 366
 COUNT_ATTEMPTS = 3
 NATIONAL_ZONE = "03"  # a region whose zone is Moscow time: the national "today"
+UNKNOWN_MUNICIPALITY = "unknown"
 logger = get_logger("metrics")
 
 
@@ -109,8 +110,16 @@ def apply_page(*, repository: MetricsRepository, page: PageUpserted | PageArchiv
     return repository.project_page(projected)
 
 
+def municipality_of(oktmo: str | None) -> str | None:
+    """The first-level municipal formation (municipal district, okrug or urban okrug) of an ОКТМО code: its first
+    five digits and ``000`` (``50615101001`` -> ``50615000``); ``None`` without a valid code."""
+    if not oktmo or not oktmo.isdigit() or len(oktmo) not in (8, 11):
+        return None
+    return f"{oktmo[:5]}000"
+
+
 def apply_institution(*, repository: MetricsRepository, institution: InstitutionUpserted) -> bool:
-    """Keep the institution's name, kind and spheres (and its region's institution count) if newer."""
+    """Keep the institution's name, kind, spheres and ОКТМО (and its region's institution count) if newer."""
     return repository.project_institution(
         ProjectedInstitution(
             institution_id=institution.institution_id,
@@ -120,6 +129,7 @@ def apply_institution(*, repository: MetricsRepository, institution: Institution
             spheres=institution.spheres,
             status=institution.status,
             revision=institution.revision,
+            oktmo=institution.oktmo,
         )
     )
 
@@ -300,6 +310,19 @@ def _members(rollups: list[Rollup]) -> list[Breakdown]:
     return [Breakdown(key=rollup.member, name=rollup.name, kpis=kpis(rollup.counts)) for rollup in ordered]
 
 
+def by_municipality(institutions: list[Rollup]) -> list[Breakdown]:
+    """Institution rollups summed per the municipality they carry (``unknown`` without an ОКТМО), with the number of
+    institutions in each, busiest first."""
+    sums: dict[str, Counter[str]] = defaultdict(Counter)
+    members: Counter[str] = Counter()
+    for rollup in institutions:
+        key = rollup.extra.get("municipality") or UNKNOWN_MUNICIPALITY
+        sums[key].update(rollup.counts)
+        members[key] += 1
+    ordered = sorted(sums, key=lambda key: (-sums[key].get("appeals_new", 0), key))
+    return [Breakdown(key=key, institutions=members[key], kpis=kpis(sums[key])) for key in ordered]
+
+
 def dashboard(
     *, repository: MetricsRepository, principal: Principal, region_code: str, period: RatingPeriod, day: date | None
 ) -> Dashboard:
@@ -312,6 +335,7 @@ def dashboard(
         member=region_code, period=period_label, counts={}
     )
     totals = repository.region_totals(region_code)
+    institutions = repository.member_rollups(region_code, "INST", period, period_label)
     return Dashboard(
         region_code=region_code,
         period=period,
@@ -326,7 +350,8 @@ def dashboard(
         kpis=kpis(rollup.counts),
         score=ScoreBreakdown.model_validate(rollup.breakdown) if rollup.breakdown else None,
         by_kind=_members(repository.member_rollups(region_code, "KIND", period, period_label)),
-        by_institution=_members(repository.member_rollups(region_code, "INST", period, period_label)),
+        by_institution=_members(institutions),
+        by_municipality=by_municipality(institutions),
         by_sphere=_members(repository.member_rollups(region_code, "SPHERE", period, period_label)),
     )
 

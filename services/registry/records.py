@@ -222,6 +222,7 @@ def institution_event(record: InstitutionRecord) -> Event:
             spheres=tuple(record["spheres"]),
             status=record["status"],
             revision=record["revision"],
+            oktmo=record.get("oktmo"),
         ),
     )
 
