@@ -39,6 +39,11 @@ class Settings(BaseModel):
     appeals_registry_queue_url: str = ""
     metrics_registry_queue_url: str = ""
     registry_metrics_queue_url: str = Field(default="", description="Where metrics publishes to the registry")
+    appeals_outbound_queue_url: str = Field(default="", description="Replies waiting for the VK sender")
+    appeals_notifications_queue_url: str = Field(default="", description="Notices waiting for a region's webhook")
+    appeals_anonymise_after_days: int = Field(
+        default=365, ge=0, le=36_500, description="Days after closing that an appeal keeps its text and author"
+    )
     vk_service_token_secret: str = Field(
         default="", description="Secret id of the VK service token (default: <stack_name>/vk/service-token)"
     )

@@ -35,10 +35,11 @@ from services.appeals.vk import (
     stable_id,
     vk_time,
 )
+from services.appeals.workflow import Effects
 from shared.events import ActivityKind, ActivityRecorded
 from shared.logs import get_logger
 
-VkEventHandler = Callable[[QueuedEvent, PageRef], ActivityRecorded | None]
+VkEventHandler = Callable[[QueuedEvent, PageRef, Effects | None], ActivityRecorded | None]
 SKIPPED_POST_TYPES = frozenset({"suggest", "postpone"})
 
 logger = get_logger("appeals")
@@ -106,7 +107,7 @@ def _comment_appeal(event: QueuedEvent) -> tuple[VkComment, CommentRef, NewAppea
     return comment, ref, appeal
 
 
-def on_comment_new(event: QueuedEvent, page: PageRef) -> ActivityRecorded | None:
+def on_comment_new(event: QueuedEvent, page: PageRef, effects: Effects | None = None) -> ActivityRecorded | None:
     """A citizen's comment becomes an appeal; the community's own comment answers one."""
     comment, ref, appeal = _comment_appeal(event)
     if comment.from_id == -event.group_id:
@@ -117,23 +118,34 @@ def on_comment_new(event: QueuedEvent, page: PageRef) -> ActivityRecorded | None
             reply_to=f"{ref.thread}:{reply_to}" if reply_to is not None else None,
             root=comment.parents_stack[0] if comment.parents_stack else reply_to,
             reply=AppealReply(text=comment.text, sent_at=vk_time(comment.date), comment_id=comment.id),
+            outbound_key=ref.natural_key,
         )
         service.answer_appeal(
-            repository=bootstrap.repository(), page=page, reply=reply, event_id=event.event_id, event_type=event.type
+            repository=bootstrap.repository(),
+            page=page,
+            reply=reply,
+            event_id=event.event_id,
+            event_type=event.type,
+            effects=effects,
         )
         return None
     if comment.from_id <= 0:
         logger.info("comment by another community ignored", extra={"group_id": event.group_id, "type": event.type})
         return None
     service.record_appeal(
-        repository=bootstrap.repository(), page=page, appeal=appeal, event_id=event.event_id, event_type=event.type
+        repository=bootstrap.repository(),
+        page=page,
+        appeal=appeal,
+        event_id=event.event_id,
+        event_type=event.type,
+        effects=effects,
     )
     return _activity(
         page=page, kind="comment", activity_id=f"vk:{appeal.natural_key}", occurred_at=vk_time(comment.date)
     )
 
 
-def on_comment_edit(event: QueuedEvent, page: PageRef) -> None:
+def on_comment_edit(event: QueuedEvent, page: PageRef, _effects: Effects | None = None) -> None:
     """A citizen edited a comment: new text, old versions kept."""
     comment, _, appeal = _comment_appeal(event)
     if comment.from_id > 0:
@@ -147,7 +159,7 @@ def on_comment_edit(event: QueuedEvent, page: PageRef) -> None:
         )
 
 
-def on_comment_restore(event: QueuedEvent, page: PageRef) -> None:
+def on_comment_restore(event: QueuedEvent, page: PageRef, _effects: Effects | None = None) -> None:
     """A deleted comment is back."""
     comment, _, appeal = _comment_appeal(event)
     if comment.from_id > 0:
@@ -161,7 +173,7 @@ def on_comment_restore(event: QueuedEvent, page: PageRef) -> None:
         )
 
 
-def on_comment_delete(event: QueuedEvent, page: PageRef) -> None:
+def on_comment_delete(event: QueuedEvent, page: PageRef, _effects: Effects | None = None) -> None:
     """A comment was deleted by its author or by the community."""
     deleted = parse(VkCommentDelete, event.object)
     ref = comment_ref(_family(event), deleted, group_id=event.group_id)
@@ -200,20 +212,25 @@ def _citizen_message(event: QueuedEvent) -> NewAppeal | None:
     )
 
 
-def on_message_new(event: QueuedEvent, page: PageRef) -> ActivityRecorded | None:
+def on_message_new(event: QueuedEvent, page: PageRef, effects: Effects | None = None) -> ActivityRecorded | None:
     """A citizen's incoming message becomes an appeal (both ``message_new`` shapes)."""
     appeal = _citizen_message(event)
     if appeal is None:
         return None
     service.record_appeal(
-        repository=bootstrap.repository(), page=page, appeal=appeal, event_id=event.event_id, event_type=event.type
+        repository=bootstrap.repository(),
+        page=page,
+        appeal=appeal,
+        event_id=event.event_id,
+        event_type=event.type,
+        effects=effects,
     )
     return _activity(
         page=page, kind="message", activity_id=f"vk:{appeal.natural_key}", occurred_at=vk_time(appeal.date)
     )
 
 
-def on_message_edit(event: QueuedEvent, page: PageRef) -> None:
+def on_message_edit(event: QueuedEvent, page: PageRef, _effects: Effects | None = None) -> None:
     """A citizen edited a message: new text and attachments, old versions kept (an unseen one becomes an appeal)."""
     appeal = _citizen_message(event)
     if appeal is not None:
@@ -227,7 +244,7 @@ def on_message_edit(event: QueuedEvent, page: PageRef) -> None:
         )
 
 
-def on_message_reply(event: QueuedEvent, page: PageRef) -> None:
+def on_message_reply(event: QueuedEvent, page: PageRef, effects: Effects | None = None) -> None:
     """The community's outgoing message answers the earliest unanswered appeal of the dialog."""
     message = parse(VkMessage, event.object)
     reply = CommunityReply(
@@ -244,13 +261,19 @@ def on_message_reply(event: QueuedEvent, page: PageRef) -> None:
             conversation_message_id=message.conversation_message_id,
             admin_author_id=message.admin_author_id,
         ),
+        outbound_key=f"message:{event.group_id}:id:{message.id}" if message.id else None,
     )
     service.answer_appeal(
-        repository=bootstrap.repository(), page=page, reply=reply, event_id=event.event_id, event_type=event.type
+        repository=bootstrap.repository(),
+        page=page,
+        reply=reply,
+        event_id=event.event_id,
+        event_type=event.type,
+        effects=effects,
     )
 
 
-def on_wall_post_new(event: QueuedEvent, page: PageRef) -> ActivityRecorded | None:
+def on_wall_post_new(event: QueuedEvent, page: PageRef, _effects: Effects | None = None) -> ActivityRecorded | None:
     """A published post by the community (not a suggested or scheduled one) counts as a post."""
     post = parse(VkPost, event.object)
     author = post.from_id if post.from_id is not None else post.owner_id
@@ -259,25 +282,25 @@ def on_wall_post_new(event: QueuedEvent, page: PageRef) -> ActivityRecorded | No
     return _event_activity(event, page, "post", vk_time(post.date) if post.date else event.received_at)
 
 
-def on_wall_repost(event: QueuedEvent, page: PageRef) -> ActivityRecorded:
+def on_wall_repost(event: QueuedEvent, page: PageRef, _effects: Effects | None = None) -> ActivityRecorded:
     """Someone reposted the community's post."""
     post = parse(VkPost, event.object)
     return _event_activity(event, page, "repost", vk_time(post.date) if post.date else event.received_at)
 
 
-def on_group_join(event: QueuedEvent, page: PageRef) -> ActivityRecorded | None:
+def on_group_join(event: QueuedEvent, page: PageRef, _effects: Effects | None = None) -> ActivityRecorded | None:
     """A new member (an application, ``join_type: request``, is not one yet)."""
     membership = parse(VkMembership, event.object)
     return None if membership.join_type == "request" else _event_activity(event, page, "join", event.received_at)
 
 
-def on_group_leave(event: QueuedEvent, page: PageRef) -> ActivityRecorded:
+def on_group_leave(event: QueuedEvent, page: PageRef, _effects: Effects | None = None) -> ActivityRecorded:
     """A member left or was removed."""
     parse(VkMembership, event.object)
     return _event_activity(event, page, "leave", event.received_at)
 
 
-def on_like(event: QueuedEvent, page: PageRef) -> ActivityRecorded | None:
+def on_like(event: QueuedEvent, page: PageRef, _effects: Effects | None = None) -> ActivityRecorded | None:
     """A like added or removed (the community liking its own content does not count)."""
     like = parse(VkLike, event.object)
     if like.liker_id == -event.group_id:
@@ -307,10 +330,10 @@ VK_EVENT_HANDLERS: dict[str, VkEventHandler] = {
 }
 
 
-def handle_event(event: QueuedEvent, page: PageRef) -> ActivityRecorded | None:
+def handle_event(event: QueuedEvent, page: PageRef, effects: Effects | None = None) -> ActivityRecorded | None:
     """Apply one VK event of a handled type; one we cannot use is recorded as rejected with the reason."""
     try:
-        return VK_EVENT_HANDLERS[event.type](event, page)
+        return VK_EVENT_HANDLERS[event.type](event, page, effects)
     except UnusableEvent as unusable:
         service.reject_event(
             repository=bootstrap.repository(),

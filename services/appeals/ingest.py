@@ -9,7 +9,7 @@ the redelivered records re-publish the same activity ids).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
@@ -21,13 +21,18 @@ from shared.logs import get_logger
 from shared.publisher import publish
 from shared.workers import sqs_handler
 
+if TYPE_CHECKING:
+    from services.appeals.workflow import Effects
+
 logger = get_logger("appeals")
 _activities: list[Event] = []  # of the running invocation; Lambda runs one invocation per process at a time
+_effects: list[Effects] = []  # appeal events and notices of the running invocation
 
 
 def process_record(record: SQSRecord) -> None:
     """Apply one queued VK event."""
     from services.appeals.handlers import VK_EVENT_HANDLERS, handle_event  # on the first record, not at cold start
+    from services.appeals.workflow import Effects
 
     event = QueuedEvent.model_validate_json(record.body)
     if event.type not in VK_EVENT_HANDLERS:
@@ -39,20 +44,29 @@ def process_record(record: SQSRecord) -> None:
     if page is None or not page.active:
         logger.info("event for an unknown or archived group dropped", extra={"group_id": event.group_id})
         return
-    activity = handle_event(event, page)
+    effects = Effects()
+    activity = handle_event(event, page, effects)
     if activity is not None:
         _activities.append(make_event("appeals", activity))
+    _effects.append(effects)
 
 
 _process_batch = sqs_handler(process_record, service="appeals")
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Process the batch (partial failures reported), then publish its activities in batches."""
+    """Process the batch (partial failures reported), then publish its activities, appeal events and notices."""
     try:
         response = _process_batch(event, context)
-        if _activities and get_settings().activity_queue_url:
-            publish(_activities, queue_urls=[get_settings().activity_queue_url])
+        events = _activities + [make_event("appeals", payload) for effects in _effects for payload in effects.events]
+        if events and get_settings().activity_queue_url:
+            publish(events, queue_urls=[get_settings().activity_queue_url])
+        notices = [notice for effects in _effects for notice in effects.notices]
+        if notices:
+            from services.appeals.bootstrap import send_notices
+
+            send_notices(notices)
         return response
     finally:
         _activities.clear()
+        _effects.clear()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, model_validator
 
-AppealStatus = Literal["new", "answered", "no_action"]
+from services.appeals.lifecycle import Action, AppealStatus
+from services.appeals.sla import SlaMode
+
 AppealKind = Literal["appeal", "gratitude", "spam", "abuse", "other"]
 AppealRubric = Literal[
     "roads_transport",
@@ -28,8 +30,24 @@ SourceType = Literal["wall", "board", "photo", "video", "market", "message"]
 Actor = Literal["author", "community"]
 DeletedBy = Actor
 HistoryAction = Literal[
-    "created", "edited", "deleted", "restored", "answered", "classified", "reclassified", "corrected"
+    "created",
+    "edited",
+    "deleted",
+    "restored",
+    "answered",
+    "classified",
+    "reclassified",
+    "corrected",
+    "status_changed",
+    "assigned",
+    "replied",
+    "reply_sent",
+    "reply_failed",
+    "reopened",
+    "overdue",
 ]
+ReplyState = Literal["queued", "sent", "failed"]
+AppealSort = Literal["received_at", "due_at"]
 
 
 class AppealModel(BaseModel):
@@ -72,6 +90,24 @@ class AppealReply(AppealModel):
     message_id: int | None = None
     conversation_message_id: int | None = None
     admin_author_id: int | None = None
+    reply_id: str | None = Field(default=None, description="Our outgoing reply it was (sent from the system)")
+    interim: bool = Field(default=False, description="An interim answer (the final one follows)")
+
+
+class OutgoingReply(AppealModel):
+    """A reply written in the system and sent to VK by the sender: ``queued``, then ``sent`` or ``failed``."""
+
+    reply_id: str
+    text: str
+    interim: bool = False
+    state: ReplyState
+    error: str | None = Field(default=None, description="Why VK refused it (a permanent error), for the operator")
+    error_code: int | None = Field(default=None, description="VK's error code, when VK refused it")
+    actor: str | None = None
+    queued_at: datetime
+    sent_at: datetime | None = None
+    comment_id: int | None = None
+    message_id: int | None = None
 
 
 class AppealLabels(AppealModel):
@@ -121,6 +157,11 @@ class HistoryEntry(AppealModel):
     old: AppealLabels | None = None
     new: AppealLabels | None = None
     classifier_version: str | None = None
+    action_taken: Action | None = Field(default=None, description="The lifecycle action of a status change")
+    institution_id: str | None = Field(default=None, description="Where an assignment forwarded the appeal")
+    reply_id: str | None = None
+    interim: bool | None = None
+    error: str | None = None
 
 
 class Appeal(AppealModel):
@@ -135,17 +176,26 @@ class Appeal(AppealModel):
     text: str
     attachments: list[AppealAttachment] = Field(default_factory=list)
     received_at: datetime = Field(description="VK's time of the comment, with the region's UTC offset")
-    status: AppealStatus = Field(description="new or answered for appeals; no_action for every other kind")
+    status: AppealStatus = Field(description="The lifecycle status; no_action for every kind but appeal")
     kind: AppealKind = Field(description="The classifier's kind, or the operator's correction")
     rubric: AppealRubric | None = Field(default=None, description="Appeals only: the topic")
     priority: AppealPriority = Field(default="normal", description="urgent: a danger to life or health")
     obscene: bool = Field(default=False, description="The text contains obscene language")
     triage: AppealTriage | None = Field(default=None, description="The classifier's labels of the current text")
     corrected_at: datetime | None = Field(default=None, description="The last operator correction of the labels")
-    due_at: datetime | None = Field(default=None, description="Response deadline (appeals only, never no_action)")
+    due_at: datetime | None = Field(default=None, description="First-response deadline (appeals only)")
+    final_due_at: datetime | None = Field(default=None, description="Deadline of the final answer after an interim")
+    overdue: bool = Field(default=False, description="Open and its running deadline has passed")
+    assigned_institution_id: str | None = Field(default=None, description="Where the appeal was forwarded")
+    allowed_actions: list[Action] = Field(default_factory=list, description="Lifecycle actions open from its status")
     first_response_at: datetime | None = None
+    answered_at: datetime | None = Field(default=None, description="The final answer")
+    closed_at: datetime | None = None
     response_working_minutes: int | None = Field(
-        default=None, description="Working minutes to the first response (computed by the SLA issue; null until then)"
+        default=None, description="Working minutes (the region's policy) from the appeal to the first response"
+    )
+    answered_within_sla: bool | None = Field(
+        default=None, description="First response by due_at (and the final one by final_due_at); set once answered"
     )
     response_elapsed_minutes: int | None = Field(
         default=None, description="Calendar minutes from the appeal to the first response (not working time)"
@@ -155,6 +205,8 @@ class Appeal(AppealModel):
     history: list[HistoryEntry] = Field(default_factory=list)
     reply: AppealReply | None = None
     answer_quality: AnswerQuality | None = Field(default=None, description="Rating of the community's first answer")
+    replies: list[OutgoingReply] = Field(default_factory=list, description="Replies sent from the system, oldest first")
+    anonymised: bool = Field(default=False, description="Text and author blanked after the retention period")
 
 
 class AppealFilters(AppealModel):
@@ -168,6 +220,9 @@ class AppealFilters(AppealModel):
     rubric: AppealRubric | None = None
     priority: AppealPriority | None = None
     overdue: bool | None = None
+    assigned_institution: str | None = None
+    due_before: date | datetime | None = Field(default=None, description="Open appeals due before this instant")
+    sort: AppealSort = "received_at"
     received_from: date | datetime | None = Field(default=None, description="A day starts in the region's zone")
     received_to: date | datetime | None = Field(default=None, description="A day is included up to its end")
 
@@ -215,3 +270,76 @@ class TriageStats(AppealModel):
     kind: dict[AppealKind, ClassCounts]
     rubric: dict[AppealRubric, ClassCounts]
     priority: dict[AppealPriority, ClassCounts]
+
+
+class StatusChange(AppealModel):
+    """A lifecycle action (``take``, ``close``, ``escalate``, ...), or the status wanted (the action leading there)."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    action: Action | None = None
+    status: AppealStatus | None = Field(default=None, description="The status wanted, instead of the action")
+
+    @model_validator(mode="after")
+    def _one_of(self) -> Self:
+        if (self.action is None) == (self.status is None):
+            raise ValueError("give either action or status")
+        return self
+
+
+class Assignment(AppealModel):
+    """Forward the appeal to the responsible institution of its region."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    institution_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class ReplyRequest(AppealModel):
+    """An answer to send to VK where the citizen wrote (``interim``: the final answer follows)."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    text: str = Field(min_length=1, max_length=4000)
+    interim: bool = False
+
+
+class ReplyAccepted(AppealModel):
+    """The reply is queued for VK; its ``state`` shows on the appeal's ``replies``."""
+
+    appeal_id: str
+    reply_id: str
+    state: ReplyState
+
+
+class DeadlinePolicy(AppealModel):
+    """A region's answer deadlines and its notification webhook (its secret is write-only)."""
+
+    region_code: str
+    mode: SlaMode = "working_hours"
+    hours: int = 8
+    final_days: int = 7
+    extra_days_off: list[date] = Field(default_factory=list, description="The region's own days off")
+    webhook_url: str | None = Field(default=None, description="Where overdue and urgent notices are POSTed")
+    webhook_secret_set: bool = False
+    updated_at: datetime | None = None
+    updated_by: str | None = None
+
+
+class DeadlinePolicyUpdate(AppealModel):
+    """The whole policy of a region; ``webhook_secret`` is needed with a new ``webhook_url`` (then kept, unshown)."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    mode: SlaMode = "working_hours"
+    hours: int = Field(default=8, ge=1, le=720)
+    final_days: int = Field(default=7, ge=1, le=60)
+    extra_days_off: list[date] = Field(default_factory=list, max_length=100)
+    webhook_url: HttpUrl | None = None
+    webhook_secret: SecretStr | None = Field(default=None, min_length=16, max_length=256)
+
+
+class Deadline(AppealModel):
+    """The first-response deadline of a message received at the given instant, under the region's policy."""
+
+    due_at: datetime

@@ -6,7 +6,11 @@ Items (``PK`` / ``SK``):
   conditional put of the appeal *is* the natural-key dedupe. GSI1 ``REGION#{code}``, GSI2 ``INST#{id}``, GSI4
   ``KIND#{code}#{kind}``, GSI5 ``RUBRIC#{code}#{rubric}`` (appeals only) and GSI6 ``URGENT#{code}`` (urgent ones
   only), all sorted by ``{received_at UTC}#{id}``; GSI3 ``CORRECTED#{code}`` sorted by ``{corrected_at UTC}#{id}``
-  (corrected ones only: the label export).
+  (corrected ones only: the label export); the workflow's indexes: GSI7 ``OPEN#{code}`` (open appeals with a
+  running deadline, sorted by ``{deadline UTC}#{id}``: the work queue, most urgent first), GSI8 ``DEADLINE`` (open,
+  not yet flagged overdue: what the overdue schedule reads), ``OVERDUE`` (open and flagged) or ``ANONYMISE``
+  (closed, text kept until the instant in the sort key), all sparse and sorted by ``{instant UTC}#{id}``, and GSI9
+  ``STATUS#{status}`` (every appeal, by received: national lists by status).
 - ``TRIAGE#{code}`` / ``DAY#{local date}`` - the region's classifier counters of a day (``assigned:{label}:{class}``
   by the day an appeal was received, ``corrected_from:...`` / ``corrected_to:...`` by the day of the correction),
   added in the transaction of the appeal's write, so a redelivered event counts once.
@@ -20,6 +24,10 @@ Items (``PK`` / ``SK``):
   by VK community (newest ``revision`` wins).
 - ``INSTITUTION#{id}`` / ``INSTITUTION`` - the projection of registry institutions: their region, for scoping lists
   (newest ``revision`` wins).
+- ``POLICY#{code}`` / ``POLICY`` - a region's deadline policy and notification webhook URL (the secret is in the
+  secret store).
+- ``OUTBOUND#{key}`` / ``OUTBOUND`` - a reply we sent, by what VK's echo will carry (the comment's natural key, or
+  ``message:{group_id}:id:{message_id}``): the echo is matched to it, not counted as another answer.
 
 Only Get/Put/Update/Delete/Query and ``TransactWriteItems`` (through ``shared.transactions``); no Scan.
 """
@@ -29,6 +37,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
+from dataclasses import field as dataclass_field
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict, cast
 
@@ -38,12 +47,11 @@ from shared.transactions import ConditionFailed, transact_write
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
+    from services.appeals.lifecycle import AppealStatus
     from services.appeals.models import (
         Actor,
         AppealKind,
         AppealPriority,
-        AppealReply,
-        AppealStatus,
         DeletedBy,
         HistoryAction,
     )
@@ -54,8 +62,11 @@ MAX_LIST_QUERIES = 5
 PAGE_SK = "PAGE"
 _LABEL_INDEXES = ("GSI4", "GSI5", "GSI6")
 _APPEAL_STORAGE_ATTRIBUTES = frozenset(
-    {"PK", "SK", "entity", "thread_sk"} | {f"GSI{number}{part}" for number in range(1, 7) for part in ("PK", "SK")}
+    {"PK", "SK", "entity", "thread_sk", "deadline_epoch"}
+    | {f"GSI{number}{part}" for number in range(1, 10) for part in ("PK", "SK")}
 )
+OPEN_STATUSES = frozenset({"new", "in_progress", "interim_answer", "forwarded", "escalated_59fz"})
+_WORKFLOW_KEYS = ("GSI7PK", "GSI7SK", "GSI8PK", "GSI8SK", "GSI9PK", "GSI9SK", "deadline_epoch")
 STATS_MEASURES = ("assigned", "corrected_from", "corrected_to")
 _NEWER_REVISION = "attribute_not_exists(PK) OR revision <= :revision"
 _OWNED_BY_PAGE = "attribute_not_exists(PK) OR page_id = :page_id"
@@ -106,14 +117,13 @@ class ThreadEntry:
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """A community reply as the first response to an appeal (``status``: the appeal's, as read)."""
+    """A community reply's effect on an appeal: attribute changes (``None``: removed), written only if the appeal
+    still has the status read (``stored``); ``final``: the thread entry counts as answered."""
 
-    target: ThreadEntry
-    answered_at: datetime
-    reply: AppealReply
-    elapsed_minutes: int
-    status: AppealStatus
-    quality: AnswerQualityRecord
+    stored: AppealRecord
+    changes: Mapping[str, Any]
+    entry: HistoryRecord
+    final: bool
 
 
 class LabelsRecord(TypedDict):
@@ -156,6 +166,11 @@ class HistoryRecord(TypedDict):
     old: NotRequired[LabelsRecord]
     new: NotRequired[LabelsRecord]
     classifier_version: NotRequired[str]
+    action_taken: NotRequired[str]
+    institution_id: NotRequired[str]
+    reply_id: NotRequired[str]
+    interim: NotRequired[bool]
+    error: NotRequired[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +214,7 @@ class Relabel:
     entry: HistoryRecord | None = None
     triage: TriageRecord | None = None
     corrected: bool = False
+    workflow: Mapping[str, Any] = dataclass_field(default_factory=dict)
 
 
 class AttachmentRecord(TypedDict):
@@ -226,6 +242,44 @@ class SeenRecord(TypedDict):
     reason: NotRequired[str]
 
 
+class OutgoingRecord(TypedDict):
+    """A reply written in the system, as stored on its appeal (``outgoing``, by reply id)."""
+
+    reply_id: str
+    text: str
+    interim: bool
+    state: str
+    queued_at: str
+    actor: NotRequired[str]
+    error: NotRequired[str]
+    error_code: NotRequired[int]
+    sent_at: NotRequired[str]
+    comment_id: NotRequired[int]
+    message_id: NotRequired[int]
+
+
+class PolicyRecord(TypedDict):
+    """A region's stored deadline policy and webhook URL."""
+
+    region_code: str
+    mode: str
+    hours: int
+    final_days: int
+    extra_days_off: list[str]
+    webhook_url: NotRequired[str]
+    webhook_secret_set: NotRequired[bool]
+    updated_at: NotRequired[str]
+    updated_by: NotRequired[str]
+
+
+class OutboundMatch(TypedDict):
+    """The reply of ours a VK echo carries."""
+
+    appeal_id: str
+    reply_id: str
+    interim: bool
+
+
 class AppealQuery(TypedDict):
     """One list of appeals: of an institution (else of a region) inside the caller's scope, narrowed by filters."""
 
@@ -237,6 +291,10 @@ class AppealQuery(TypedDict):
     rubric: str | None
     priority: AppealPriority | None
     overdue: bool | None
+    assigned_institution: str | None
+    due_before: datetime | None
+    sort: str
+    national: bool
     received_from: datetime | None
     received_to: datetime | None
 
@@ -268,8 +326,20 @@ class AppealRecord(TypedDict):
     answer_quality: NotRequired[AnswerQualityRecord]
     deleted_by: NotRequired[DeletedBy]
     first_response_at: NotRequired[str]
-    reply: NotRequired[dict[str, str | int]]
+    reply: NotRequired[dict[str, str | int | bool]]
     response_elapsed_minutes: NotRequired[int]
+    due_at: NotRequired[str]
+    final_due_at: NotRequired[str]
+    deadline_at: NotRequired[str]
+    overdue_at: NotRequired[str]
+    assigned_institution_id: NotRequired[str]
+    answered_at: NotRequired[str]
+    closed_at: NotRequired[str]
+    anonymise_at: NotRequired[str]
+    anonymised_at: NotRequired[str]
+    response_working_minutes: NotRequired[int]
+    answered_within_sla: NotRequired[bool]
+    outgoing: NotRequired[dict[str, OutgoingRecord]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,6 +403,28 @@ def _label_keys(region_code: str, labels: Labels, received: str) -> dict[str, st
         "GSI6PK": f"URGENT#{region_code}" if urgent else None,
         "GSI6SK": received if urgent else None,
     }
+
+
+def _workflow_keys(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The workflow indexes' keys and ``deadline_epoch`` of an appeal's state (``None``: not in that index)."""
+    status, region, appeal_id = record["status"], record["region_code"], record["id"]
+    deadline = record.get("deadline_at") if status in OPEN_STATUSES else None
+    keys: dict[str, Any] = dict.fromkeys(_WORKFLOW_KEYS)
+    keys["GSI2PK"] = f"INST#{record.get('assigned_institution_id') or record['institution_id']}"
+    keys["GSI9PK"] = f"STATUS#{status}"
+    keys["GSI9SK"] = f"{_utc(datetime.fromtimestamp(record['vk_date'], tz=UTC))}#{appeal_id}"
+    if deadline:
+        due = datetime.fromisoformat(deadline)
+        keys |= {
+            "GSI7PK": f"OPEN#{region}",
+            "GSI7SK": f"{_utc(due)}#{appeal_id}",
+            "GSI8PK": "OVERDUE" if record.get("overdue_at") else "DEADLINE",
+            "GSI8SK": f"{_utc(due)}#{appeal_id}",
+            "deadline_epoch": int(due.timestamp()),
+        }
+    elif status == "closed" and record.get("anonymise_at") and not record.get("anonymised_at"):
+        keys |= {"GSI8PK": "ANONYMISE", "GSI8SK": f"{_utc(datetime.fromisoformat(record['anonymise_at']))}#{appeal_id}"}
+    return keys
 
 
 def _local_day(instant: str) -> date:
@@ -430,6 +522,7 @@ class AppealsRepository:
             "GSI2PK": f"INST#{appeal['institution_id']}",
             "GSI2SK": received,
             **_label_keys(appeal["region_code"], labels, received),
+            **_workflow_keys(appeal),
         }
         entry = ThreadEntry(thread=appeal["thread"], appeal_id=appeal["id"], date=appeal["vk_date"])
         thread = {
@@ -488,8 +581,21 @@ class AppealsRepository:
         else:
             assignments.append("#rubric = :rubric")
             values[":rubric"] = {"S": relabel.labels.rubric}
-        if relabel.status == "no_action":
-            removals += ["due_at", "due_epoch"]
+        workflow = {**relabel.workflow, "status": relabel.status}
+        for name, value in workflow.items():
+            if name == "status":
+                continue
+            if value is None:
+                removals.append(name)
+            else:
+                assignments.append(f"{name} = :w_{name}")
+                values[f":w_{name}"] = serialize_value(value)
+        for key, value in _workflow_keys({**stored, **workflow}).items():
+            if value is None:
+                removals.append(key)
+            else:
+                assignments.append(f"{key} = :{key}")
+                values[f":{key}"] = serialize_value(value)
         received = _received_sort_key(stored)
         for key, value in _label_keys(stored["region_code"], relabel.labels, received).items():
             if value is None:
@@ -668,52 +774,171 @@ class AppealsRepository:
             },
         ]
         if answer is not None:
-            at = _stored(answer.answered_at)
-            status: AppealStatus = "no_action" if answer.status == "no_action" else "answered"
-            transition: HistoryRecord = {
-                "action": "answered",
-                "at": at,
-                "by": "community",
-                "old_status": answer.status,
-                "new_status": status,
-            }
-            reply = answer.reply.model_dump(mode="json", exclude_none=True) | {"sent_at": at}
-            items += [
-                {
-                    "Update": {
-                        "TableName": self.table,
-                        "Key": _appeal_key(answer.target.appeal_id),
-                        "ConditionExpression": "attribute_exists(PK) AND attribute_not_exists(first_response_at) "
-                        "AND #status = :read",
-                        "UpdateExpression": "SET first_response_at = :at, #status = :answered, reply = :reply, "
-                        f"response_elapsed_minutes = :elapsed, answer_quality = :quality, {_APPEND_HISTORY}",
-                        "ExpressionAttributeNames": {"#status": "status"},
-                        "ExpressionAttributeValues": {
-                            ":at": {"S": at},
-                            ":read": {"S": answer.status},
-                            ":answered": {"S": status},
-                            ":reply": serialize_value(reply),
-                            ":elapsed": serialize_value(answer.elapsed_minutes),
-                            ":quality": serialize_value(answer.quality),
-                            **_history_values(transition),
-                        },
+            stored = answer.stored
+            update = self._appeal_update(stored, answer.changes, [answer.entry])
+            items.append({"Update": update})
+            if answer.final:
+                target = ThreadEntry(thread=stored["thread"], appeal_id=stored["id"], date=stored["vk_date"])
+                items.append(
+                    {
+                        "Update": {
+                            "TableName": self.table,
+                            "Key": _thread_key(target),
+                            "UpdateExpression": "SET answered_at = :at",
+                            "ExpressionAttributeValues": {":at": {"S": answer.entry["at"]}},
+                        }
                     }
-                },
-                {
-                    "Update": {
-                        "TableName": self.table,
-                        "Key": _thread_key(answer.target),
-                        "UpdateExpression": "SET answered_at = :at",
-                        "ExpressionAttributeValues": {":at": {"S": at}},
-                    }
-                },
-            ]
+                )
         try:
             transact_write(self.client, items)
         except ConditionFailed as failure:
             concurrent = failure.failed(2) and not (failure.failed(0) or failure.failed(1))
             return "answered_concurrently" if concurrent else "duplicate"
         return "applied"
+
+    # ------------------------------------------------------------ workflow: one conditional update per change
+
+    def _appeal_update(
+        self, stored: AppealRecord, changes: Mapping[str, Any], entries: list[HistoryRecord]
+    ) -> dict[str, Any]:
+        """An update of the appeal to ``changes`` (``None``: removed) with its workflow keys and history entries,
+        conditional on the status read; nested ``outgoing.{reply_id}.{field}`` names set one reply's field."""
+        names: dict[str, str] = {"#status": "status"}
+        values: dict[str, Any] = {":read_status": {"S": stored["status"]}}
+        assignments: list[str] = []
+        removals: list[str] = []
+        for index, (name, value) in enumerate(changes.items()):
+            parts = name.split(".")
+            path = ".".join(f"#n{index}_{depth}" for depth in range(len(parts)))
+            names |= {f"#n{index}_{depth}": part for depth, part in enumerate(parts)}
+            if value is None:
+                removals.append(path)
+            else:
+                assignments.append(f"{path} = :v{index}")
+                values[f":v{index}"] = serialize_value(value)
+        merged = {**stored, **{name: value for name, value in changes.items() if "." not in name}}
+        for key, value in _workflow_keys(merged).items():
+            if value is None:
+                removals.append(key)
+            else:
+                assignments.append(f"{key} = :{key}")
+                values[f":{key}"] = serialize_value(value)
+        if entries:
+            assignments.append(_APPEND_HISTORY)
+            values |= _history_values(*entries)
+        expression = f"SET {', '.join(assignments)}" + (f" REMOVE {', '.join(removals)}" if removals else "")
+        return {
+            "TableName": self.table,
+            "Key": _appeal_key(stored["id"]),
+            "ConditionExpression": "attribute_exists(PK) AND #status = :read_status",
+            "UpdateExpression": expression,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+
+    def update_appeal(
+        self,
+        *,
+        stored: AppealRecord,
+        changes: Mapping[str, Any],
+        entries: list[HistoryRecord],
+        thread_answered: bool | None = None,
+        outbound: tuple[str, OutboundMatch] | None = None,
+        event: SeenEvent | None = None,
+    ) -> bool:
+        """Apply a workflow change to an appeal if its status is still the one read; False if it changed.
+
+        ``thread_answered`` marks (True) or clears (False) its thread entry's answered mark; ``outbound`` records
+        the VK key of a reply we sent, for its echo.
+        """
+        items: list[dict[str, Any]] = [{"Update": self._appeal_update(stored, changes, entries)}]
+        if event is not None:
+            items.append(self._seen(event))
+        if thread_answered is not None:
+            entry = ThreadEntry(thread=stored["thread"], appeal_id=stored["id"], date=stored["vk_date"])
+            thread: dict[str, Any] = {"TableName": self.table, "Key": _thread_key(entry)}
+            if thread_answered:
+                thread |= {
+                    "UpdateExpression": "SET answered_at = :at",
+                    "ExpressionAttributeValues": {":at": {"S": _stored(datetime.now(UTC))}},
+                }
+            else:
+                thread["UpdateExpression"] = "REMOVE answered_at"
+            items.append({"Update": thread})
+        if outbound is not None:
+            key, match = outbound
+            items.append(
+                {
+                    "Put": {
+                        "TableName": self.table,
+                        "Item": serialize({"PK": f"OUTBOUND#{key}", "SK": "OUTBOUND", "entity": "outbound", **match}),
+                    }
+                }
+            )
+        try:
+            transact_write(self.client, items)
+        except ConditionFailed:
+            return False
+        return True
+
+    def read_outbound(self, key: str) -> OutboundMatch | None:
+        """The reply of ours VK's echo with this key carries (``None``: not one we recorded)."""
+        item = self.client.get_item(
+            TableName=self.table, Key=serialize({"PK": f"OUTBOUND#{key}", "SK": "OUTBOUND"})
+        ).get("Item")
+        if item is None:
+            return None
+        data = deserialize(item)
+        return {"appeal_id": data["appeal_id"], "reply_id": data["reply_id"], "interim": bool(data.get("interim"))}
+
+    def due_appeals(self, *, partition: str, until: datetime, limit: int = 100) -> list[AppealRecord]:
+        """Appeals of a GSI8 partition (``DEADLINE``, ``OVERDUE``, ``ANONYMISE``) up to ``until``, earliest first."""
+        result = self.client.query(
+            TableName=self.table,
+            IndexName="GSI8",
+            KeyConditionExpression="GSI8PK = :pk AND GSI8SK < :until",
+            ExpressionAttributeValues={":pk": {"S": partition}, ":until": {"S": _utc(until) + "~"}},
+            Limit=limit,
+        )
+        return [_appeal_record(item) for item in result.get("Items", [])]
+
+    def previous_in_thread(self, *, thread: str, before: int, limit: int = 20) -> list[ThreadEntry]:
+        """The thread's answered appeals before VK time ``before``, latest first."""
+        result = self.client.query(
+            TableName=self.table,
+            KeyConditionExpression="PK = :pk AND SK < :before",
+            FilterExpression="attribute_exists(answered_at)",
+            ExpressionAttributeValues={
+                ":pk": {"S": f"THREAD#{thread}"},
+                ":before": {"S": _thread_sort_key(before, "")},
+            },
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        entries = []
+        for item in result.get("Items", []):
+            found = deserialize(item)
+            entries.append(
+                ThreadEntry(thread=thread, appeal_id=found["appeal_id"], date=int(found["SK"].partition("#")[0]))
+            )
+        return entries
+
+    # ------------------------------------------------------------ deadline policies
+
+    def read_policy(self, region_code: str) -> PolicyRecord | None:
+        """The region's stored deadline policy (``None``: the defaults)."""
+        item = self.client.get_item(
+            TableName=self.table, Key=serialize({"PK": f"POLICY#{region_code}", "SK": "POLICY"})
+        ).get("Item")
+        if item is None:
+            return None
+        data = deserialize(item)
+        return cast(PolicyRecord, {key: value for key, value in data.items() if key not in ("PK", "SK", "entity")})
+
+    def put_policy(self, policy: PolicyRecord) -> None:
+        """Store the region's deadline policy (the whole of it)."""
+        item = {"PK": f"POLICY#{policy['region_code']}", "SK": "POLICY", "entity": "policy", **policy}
+        self.client.put_item(TableName=self.table, Item=serialize(item))
 
     # ------------------------------------------------------------ appeals: reads
 
@@ -760,7 +985,25 @@ class AppealsRepository:
             "rubric": query["rubric"],
             "priority": query["priority"],
         }
-        if query["institution_id"] is not None:
+        now = int(time.time())
+        forward = False
+        high_bound: str | None = None
+        by_deadline = query["sort"] == "due_at" or query["due_before"] is not None or bool(query["overdue"])
+        if query["national"]:
+            if query["overdue"]:
+                index, partition, forward = "GSI8", "OVERDUE", True
+            else:
+                index, partition = "GSI9", f"STATUS#{query['status']}"
+        elif by_deadline:
+            index, partition, forward = "GSI7", f"OPEN#{region}", True
+            bounds = [_utc(datetime.fromtimestamp(now, tz=UTC)) if query["overdue"] else "9"]
+            if query["due_before"] is not None:
+                bounds.append(_utc(query["due_before"]))
+            high_bound = min(bounds)
+            if query["institution_id"] is not None:
+                clauses.append("GSI2PK = :inst")
+                values[":inst"] = {"S": f"INST#{query['institution_id']}"}
+        elif query["institution_id"] is not None:
             index, partition = "GSI2", f"INST#{query['institution_id']}"
             clauses.append("region_code = :region")
             values[":region"] = {"S": region}
@@ -775,9 +1018,19 @@ class AppealsRepository:
             facets["kind"] = None
         else:
             index, partition = "GSI1", f"REGION#{region}"
-        low = _utc(query["received_from"]) if query["received_from"] else "0"
-        high = _utc(query["received_to"]) + "~" if query["received_to"] else "9"
+        if high_bound is not None or index == "GSI8":
+            low, high = "0", high_bound or "9"
+            for name, bound, operator in (("from", query["received_from"], ">="), ("to", query["received_to"], "<=")):
+                if bound is not None:
+                    clauses.append(f"vk_date {operator} :{name}")
+                    values[f":{name}"] = {"N": str(int(bound.timestamp()))}
+        else:
+            low = _utc(query["received_from"]) if query["received_from"] else "0"
+            high = _utc(query["received_to"]) + "~" if query["received_to"] else "9"
         values.update({":pk": {"S": partition}, ":low": {"S": low}, ":high": {"S": high}})
+        if query["assigned_institution"] is not None:
+            clauses.append("assigned_institution_id = :assigned")
+            values[":assigned"] = {"S": query["assigned_institution"]}
         if query["page_id"] is not None:
             clauses.append("page_id = :page_id")
             values[":page_id"] = {"S": query["page_id"]}
@@ -790,16 +1043,15 @@ class AppealsRepository:
                 clauses.append("(attribute_not_exists(#priority) OR #priority = :priority)")
             else:
                 clauses.append(f"#{field} = :{field}")
-        if query["overdue"] is not None:
-            overdue = "(attribute_exists(due_epoch) AND due_epoch < :now AND attribute_not_exists(first_response_at))"
-            clauses.append(overdue if query["overdue"] else f"NOT {overdue}")
-            values[":now"] = {"N": str(int(time.time()))}
+        if query["overdue"] is False:
+            clauses.append("NOT (attribute_exists(deadline_epoch) AND deadline_epoch < :now)")
+            values[":now"] = {"N": str(now)}
         request: dict[str, Any] = {
             "TableName": self.table,
             "IndexName": index,
             "KeyConditionExpression": f"{index}PK = :pk AND {index}SK BETWEEN :low AND :high",
             "ExpressionAttributeValues": values,
-            "ScanIndexForward": False,
+            "ScanIndexForward": forward,
         }
         if clauses:
             request["FilterExpression"] = " AND ".join(clauses)

@@ -10,12 +10,14 @@ older stored values used.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, get_args
+from zoneinfo import ZoneInfo
 
-from services.appeals import triage
+from services.appeals import triage, workflow
+from services.appeals.lifecycle import OPEN_STATUSES, AppealStatus, IllegalTransitionError, allowed_actions
 from services.appeals.models import (
     Appeal,
     AppealCorrection,
@@ -26,9 +28,12 @@ from services.appeals.models import (
     AppealReply,
     AppealRubric,
     AppealSource,
-    AppealStatus,
+    Assignment,
     ClassCounts,
     DeletedBy,
+    ReplyAccepted,
+    ReplyRequest,
+    StatusChange,
     TriageStats,
 )
 from services.appeals.repository import (
@@ -39,13 +44,14 @@ from services.appeals.repository import (
     AttachmentRecord,
     HistoryRecord,
     Labels,
+    OutboundMatch,
     PageRef,
     Relabel,
     SeenEvent,
-    ThreadEntry,
     TriageRecord,
 )
 from services.appeals.vk import stable_id, vk_time
+from services.appeals.workflow import Effects, OutboundMessage
 from shared.auth import Principal, Role
 from shared.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from shared.regions import get_region
@@ -106,6 +112,7 @@ class CommunityReply:
     reply_to: str | None
     root: int | None
     reply: AppealReply
+    outbound_key: str | None = None
 
 
 def _local_time(moment: datetime, region_code: str) -> datetime:
@@ -134,10 +141,36 @@ def _classify(text: str, at: str) -> TriageRecord:
 
 
 def _status(labels: Labels, stored: AppealRecord | None) -> AppealStatus:
-    """``no_action`` for a non-appeal; an appeal is ``answered`` once the community replied, else ``new``."""
+    """The status the labels imply: a non-appeal is dismissed (``no_action``) where the lifecycle allows it, a
+    dismissed one restored to ``new`` (``answered`` once the community replied); other statuses are kept."""
+    if stored is None:
+        return "new" if labels.kind == "appeal" else "no_action"
+    current = stored["status"]
     if labels.kind != "appeal":
-        return "no_action"
-    return "answered" if stored is not None and stored.get("first_response_at") else "new"
+        return "no_action" if "dismiss" in allowed_actions(current) or current == "no_action" else current
+    if current == "no_action":
+        return "answered" if stored.get("first_response_at") else "new"
+    return current
+
+
+def _status_workflow(
+    repository: AppealsRepository, stored: AppealRecord, status: AppealStatus, at: datetime
+) -> dict[str, Any]:
+    """The deadlines a status change of a relabelled appeal implies."""
+    if status == stored["status"]:
+        return {}
+    if status == "no_action":
+        return {"deadline_at": None}
+    if status == "new":
+        due = stored.get("due_at") or workflow.first_due_at(
+            repository=repository,
+            region_code=stored["region_code"],
+            received_at=datetime.fromisoformat(stored["received_at"]),
+        )
+        return {"due_at": due, "deadline_at": due}
+    if status == "answered":
+        return {"deadline_at": None, "answered_at": stored.get("first_response_at") or at.isoformat()}
+    return {}
 
 
 def _status_change(entry: HistoryRecord, old: AppealStatus, new: AppealStatus) -> HistoryRecord:
@@ -149,13 +182,53 @@ def _status_change(entry: HistoryRecord, old: AppealStatus, new: AppealStatus) -
 # ---------------------------------------------------------------- writes (one transaction per VK event)
 
 
+def _reopen(repository: AppealsRepository, page: PageRef, appeal: NewAppeal, event_id: str, event_type: str) -> bool:
+    """Reopen the author's answered appeal of the thread when they write again within ``REOPEN_DAYS`` of the
+    answer: the new text joins its history and it returns to ``in_progress``. True if one was reopened."""
+    if repository.read_seen_event(group_id=page.group_id, event_id=event_id) is not None:
+        return True
+    for entry in repository.previous_in_thread(thread=appeal.thread, before=appeal.date):
+        stored = repository.get_appeal(entry.appeal_id)
+        if stored is None or stored["author_id"] != appeal.author_id:
+            continue
+        due = workflow.first_due_at(
+            repository=repository, region_code=page.region_code, received_at=vk_time(appeal.date)
+        )
+        reopened = workflow.reopen_changes(stored, at=vk_time(appeal.date), deadline_at=due)
+        if reopened is None:
+            return False
+        changes, history = reopened
+        history["text"] = appeal.text
+        return repository.update_appeal(
+            stored=stored,
+            changes=changes,
+            entries=[history],
+            thread_answered=False,
+            event=_seen(page, event_id, event_type),
+        )
+    return False
+
+
 def record_appeal(
-    *, repository: AppealsRepository, page: PageRef, appeal: NewAppeal, event_id: str, event_type: str
+    *,
+    repository: AppealsRepository,
+    page: PageRef,
+    appeal: NewAppeal,
+    event_id: str,
+    event_type: str,
+    effects: Effects | None = None,
 ) -> bool:
-    """Store a citizen's appeal once per VK event and per natural key; True if it is new."""
+    """Store a citizen's appeal once per VK event and per natural key; True if it is new.
+
+    An appeal gets its first-response deadline under the region's policy; the author's follow-up in a thread
+    whose appeal was answered within ``REOPEN_DAYS`` reopens that appeal instead of becoming another one.
+    """
     received_at = iso(vk_time(appeal.date), zone=get_region(page.region_code).zone)
     classified = _classify(appeal.text, received_at)
     labels = Labels.of(classified)
+    fresh = labels.kind == "appeal" and repository.get_appeal(appeal.id) is None
+    if fresh and _reopen(repository, page, appeal, event_id, event_type):
+        return False
     record: AppealRecord = {
         "id": appeal.id,
         "page_id": page.page_id,
@@ -187,7 +260,17 @@ def record_appeal(
     }
     if labels.rubric is not None:
         record["rubric"] = labels.rubric
-    return repository.record_appeal(appeal=record, root=appeal.root, event=_seen(page, event_id, event_type))
+    if labels.kind == "appeal":
+        due = workflow.first_due_at(
+            repository=repository, region_code=page.region_code, received_at=vk_time(appeal.date)
+        )
+        record["due_at"] = record["deadline_at"] = due
+    stored = repository.record_appeal(appeal=record, root=appeal.root, event=_seen(page, event_id, event_type))
+    if effects is not None:
+        effects.events.append(workflow.created_event(record))
+        if stored and labels.kind == "appeal" and labels.priority == "urgent":
+            effects.notices.append(workflow.notice(record, "appeal.urgent", "created"))
+    return stored
 
 
 def edit_appeal(
@@ -212,7 +295,7 @@ def edit_appeal(
     outcome = repository.edit_appeal(
         text=appeal.text,
         attachments=appeal.attachments,
-        relabel=_reclassified(stored, _classify(appeal.text, at.isoformat(timespec="seconds")), at),
+        relabel=_reclassified(repository, stored, _classify(appeal.text, at.isoformat(timespec="seconds")), at),
         event=_seen(page, event_id, event_type),
     )
     if outcome == "no_appeal":
@@ -222,7 +305,9 @@ def edit_appeal(
     return outcome == "applied"
 
 
-def _reclassified(stored: AppealRecord, classified: TriageRecord, at: datetime) -> Relabel:
+def _reclassified(
+    repository: AppealsRepository, stored: AppealRecord, classified: TriageRecord, at: datetime
+) -> Relabel:
     """The labels of an edited appeal: the model's new ones, unless an operator corrected the appeal."""
     model = Labels.of(classified)
     previous = stored.get("triage")
@@ -243,7 +328,15 @@ def _reclassified(stored: AppealRecord, classified: TriageRecord, at: datetime) 
         if previous is not None:
             entry["old"] = Labels.of(previous).record()
         entry = _status_change(entry, stored["status"], status)
-    return Relabel(stored=stored, labels=labels, status=status, at=at, entry=entry, triage=classified)
+    return Relabel(
+        stored=stored,
+        labels=labels,
+        status=status,
+        at=at,
+        entry=entry,
+        triage=classified,
+        workflow=_status_workflow(repository, stored, status, at),
+    )
 
 
 def delete_appeal(
@@ -289,51 +382,81 @@ def restore_appeal(
     return outcome == "applied"
 
 
-def _answer_target(repository: AppealsRepository, reply: CommunityReply) -> tuple[ThreadEntry, AppealStatus] | None:
-    """The appeal the reply answers and its status: the replied-to one if unanswered (whatever its kind), else the
-    earliest unanswered appeal of the thread (non-appeals skipped)."""
+def _answer_target(
+    repository: AppealsRepository, reply: CommunityReply, match: OutboundMatch | None
+) -> AppealRecord | None:
+    """The appeal a reply answers: ours' own appeal; else the replied-to one while it awaits an answer (whatever its
+    kind); else the earliest unanswered appeal of the thread (non-appeals skipped)."""
+    if match is not None:
+        return repository.get_appeal(match["appeal_id"])
     if reply.reply_to is not None:
         replied = repository.get_appeal(stable_id(reply.reply_to))
         if replied is not None:
-            if replied.get("first_response_at"):
-                return None
-            return ThreadEntry(thread=reply.thread, appeal_id=replied["id"], date=replied["vk_date"]), replied["status"]
+            awaiting = replied["status"] in OPEN_STATUSES or not replied.get("first_response_at")
+            return replied if awaiting and replied["status"] != "closed" else None
     earliest = repository.earliest_unanswered(thread=reply.thread, root=reply.root)
-    return (earliest, "new") if earliest is not None else None
+    return repository.get_appeal(earliest.appeal_id) if earliest is not None else None
 
 
-def _answer(page: PageRef, reply: CommunityReply, target: ThreadEntry, status: AppealStatus) -> Answer:
-    """The reply as the appeal's first response, rated by the answer-quality model."""
-    sent_at = reply.reply.sent_at
-    rating = triage.rate_answer(reply.reply.text)
-    return Answer(
-        target=target,
-        answered_at=_local_time(sent_at, page.region_code),
-        reply=reply.reply,
-        elapsed_minutes=max(0, int(sent_at.timestamp()) - target.date) // 60,
-        status=status,
-        quality={"score": rating.score, "flags": list(rating.flags)},
-    )
+def _pending_match(stored: AppealRecord | None, reply: CommunityReply) -> OutboundMatch | None:
+    """A reply of ours still being sent whose echo arrived before VK's ids were recorded (same text)."""
+    if stored is None:
+        return None
+    for outgoing in stored.get("outgoing", {}).values():
+        if outgoing["state"] == "queued" and outgoing["text"] == reply.reply.text:
+            return {"appeal_id": stored["id"], "reply_id": outgoing["reply_id"], "interim": outgoing["interim"]}
+    return None
 
 
 def answer_appeal(
-    *, repository: AppealsRepository, page: PageRef, reply: CommunityReply, event_id: str, event_type: str
+    *,
+    repository: AppealsRepository,
+    page: PageRef,
+    reply: CommunityReply,
+    event_id: str,
+    event_type: str,
+    effects: Effects | None = None,
 ) -> str | None:
-    """Mark the appeal a community reply answers (first response only) and rate the answer; the appeal id, or None.
+    """Apply a community reply to the appeal it answers and rate the answer; the appeal id, or None.
 
-    A non-appeal keeps its ``no_action`` status; the write fails (and the record is retried) if the appeal was
-    answered or relabelled meanwhile.
+    A reply sent from the system is recognised by the ids VK returned for it (or, while they are being recorded,
+    by its text on the appeal it was sent for): it answers that appeal, once, as an interim or final answer. A reply
+    written in VK answers the replied-to or earliest unanswered appeal. The write fails (and the record is retried)
+    if the appeal changed meanwhile.
     """
-    found = _answer_target(repository, reply)
-    target = found[0] if found is not None else None
+    match = repository.read_outbound(reply.outbound_key) if reply.outbound_key else None
+    target = _answer_target(repository, reply, match)
+    if match is None:
+        match = _pending_match(target, reply)
+    answer: Answer | None = None
+    if target is not None and (
+        match is not None or target["status"] in OPEN_STATUSES or not target.get("first_response_at")
+    ):
+        rating = triage.rate_answer(reply.reply.text)
+        answered = reply.reply.model_dump(mode="json", exclude_none=True)
+        if match is not None:
+            answered |= {"reply_id": match["reply_id"], "interim": match["interim"]}
+        changes, entry, final = workflow.answer_changes(
+            repository=repository,
+            stored=target,
+            reply=answered,
+            sent_at=reply.reply.sent_at,
+            interim=match is not None and match["interim"],
+            quality={"score": rating.score, "flags": list(rating.flags)},
+        )
+        if match is not None:
+            changes[f"outgoing.{match['reply_id']}.state"] = "sent"
+        answer = Answer(stored=target, changes=changes, entry=entry, final=final)
     outcome = repository.answer_appeal(
-        reply_id=stable_id(reply.natural_key),
-        answer=_answer(page, reply, *found) if found is not None else None,
-        event=_seen(page, event_id, event_type),
+        reply_id=stable_id(reply.natural_key), answer=answer, event=_seen(page, event_id, event_type)
     )
     if outcome == "answered_concurrently":
         raise AnswerConflictError("the appeal was answered concurrently")
-    return target.appeal_id if target is not None and outcome == "applied" else None
+    if answer is None or outcome != "applied":
+        return None
+    if effects is not None and answer.changes.get("status") == "answered" and target and target["status"] != "answered":
+        effects.events.append(workflow.answered_event({**answer.stored, **answer.changes}))
+    return answer.stored["id"]
 
 
 def reject_event(*, repository: AppealsRepository, page: PageRef, event_id: str, event_type: str, reason: str) -> None:
@@ -358,9 +481,32 @@ def _localized(record: AppealRecord) -> Appeal:
         return iso(datetime.fromisoformat(value), zone=zone) if isinstance(value, str) else value
 
     data: dict[str, Any] = dict(record)
-    for name in ("received_at", "first_response_at", "due_at", "corrected_at"):
+    for name in (
+        "received_at",
+        "first_response_at",
+        "due_at",
+        "corrected_at",
+        "final_due_at",
+        "answered_at",
+        "closed_at",
+    ):
         if name in data:
             data[name] = local(data[name])
+    deadline = data.get("deadline_at")
+    data["overdue"] = bool(
+        record["status"] in OPEN_STATUSES
+        and deadline
+        and (record.get("overdue_at") or datetime.fromisoformat(deadline) < datetime.now(zone))
+    )
+    data["allowed_actions"] = allowed_actions(record["status"])
+    data["anonymised"] = bool(record.get("anonymised_at"))
+    data["replies"] = sorted(
+        (
+            {**reply, "queued_at": local(reply["queued_at"]), "sent_at": local(reply.get("sent_at"))}
+            for reply in record.get("outgoing", {}).values()
+        ),
+        key=lambda reply: str(reply["queued_at"]),
+    )
     for name, instant in (("reply", "sent_at"), ("triage", "at")):
         if isinstance(data.get(name), dict):
             data[name] = {**data[name], instant: local(data[name].get(instant))}
@@ -374,7 +520,8 @@ def get_appeal(*, repository: AppealsRepository, principal: Principal, appeal_id
     stored = repository.get_appeal(appeal_id)
     if stored is None:
         raise NotFoundError("appeal not found", field="appeal_id")
-    principal.ensure_can_read(region_code=stored["region_code"], institution_id=stored["institution_id"])
+    if not workflow.can_read_appeal(principal, stored):
+        raise NotFoundError("not found")
     return _localized(stored)
 
 
@@ -410,11 +557,22 @@ def _scoped_query(repository: AppealsRepository, principal: Principal, filters: 
         if institution not in (None, page.institution_id) or region not in (None, page.region_code):
             raise NotFoundError(f"page {filters.page_id} is not a page of the institution or region", field="page_id")
         institution, region = page.institution_id, page.region_code
-    if region is None:
-        raise InvalidInputError("a federal-wide list needs region, institution_id or page_id", field="region")
-    received_from, received_to = instant_range(filters.received_from, filters.received_to, zone=get_region(region).zone)
+    national = region is None
+    if national and filters.status is None and not filters.overdue:
+        raise InvalidInputError(
+            "a federal-wide list needs region, institution_id, page_id, status or overdue=true", field="region"
+        )
+    zone = get_region(region).zone if region is not None else ZoneInfo("Europe/Moscow")
+    received_from, received_to = instant_range(filters.received_from, filters.received_to, zone=zone)
+    due_before = start_of(filters.due_before, zone=zone) if filters.due_before is not None else None
+    if filters.assigned_institution is not None and not national:
+        _institution_region(repository, principal, filters.assigned_institution, region)
     return {
-        "region_code": region,
+        "region_code": region or "",
+        "assigned_institution": filters.assigned_institution,
+        "due_before": due_before,
+        "sort": filters.sort,
+        "national": national,
         "institution_id": institution,
         "page_id": filters.page_id,
         "status": filters.status,
@@ -479,6 +637,8 @@ def correct_appeal(
         if new == old:
             return _localized(stored)
         status = _status(new, stored)
+        if new.kind != "appeal" and status != "no_action":
+            raise IllegalTransitionError(current=stored["status"], action="dismiss")
         at = datetime.now(get_region(stored["region_code"]).zone).replace(microsecond=0)
         entry: HistoryRecord = {
             "action": "corrected",
@@ -494,6 +654,7 @@ def correct_appeal(
             at=at,
             entry=_status_change(entry, stored["status"], status),
             corrected=True,
+            workflow=_status_workflow(repository, stored, status, at),
         )
         if repository.correct_appeal(relabel):
             return get_appeal(repository=repository, principal=principal, appeal_id=appeal_id)
@@ -570,4 +731,46 @@ def triage_stats(
         kind=_class_counts(counted.get("kind", {}), get_args(AppealKind)),
         rubric=_class_counts(counted.get("rubric", {}), get_args(AppealRubric)),
         priority=_class_counts(counted.get("priority", {}), get_args(AppealPriority)),
+    )
+
+
+# ---------------------------------------------------------------- workflow over the API
+
+
+def transition_appeal(
+    *,
+    repository: AppealsRepository,
+    principal: Principal,
+    appeal_id: str,
+    change: StatusChange,
+    publish: Callable[[Effects], None],
+) -> Appeal:
+    """A lifecycle action on an appeal in the caller's scope (see ``workflow.change_status``); its events published."""
+    effects = Effects()
+    workflow.change_status(
+        repository=repository, principal=principal, appeal_id=appeal_id, change=change, effects=effects
+    )
+    publish(effects)
+    return get_appeal(repository=repository, principal=principal, appeal_id=appeal_id)
+
+
+def assign_appeal(
+    *, repository: AppealsRepository, principal: Principal, appeal_id: str, assignment: Assignment
+) -> Appeal:
+    """Forward an appeal to an institution of its region (see ``workflow.assign``)."""
+    workflow.assign(repository=repository, principal=principal, appeal_id=appeal_id, assignment=assignment)
+    return get_appeal(repository=repository, principal=principal, appeal_id=appeal_id)
+
+
+def reply_to_appeal(
+    *,
+    repository: AppealsRepository,
+    principal: Principal,
+    appeal_id: str,
+    request: ReplyRequest,
+    enqueue: Callable[[OutboundMessage], None],
+) -> ReplyAccepted:
+    """Queue a reply for VK (see ``workflow.queue_reply``)."""
+    return workflow.queue_reply(
+        repository=repository, principal=principal, appeal_id=appeal_id, request=request, enqueue=enqueue
     )

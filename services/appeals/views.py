@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import StreamingResponse
 
-from services.appeals import bootstrap, service
+from services.appeals import bootstrap, service, workflow
+from services.appeals.lifecycle import AppealStatus
 from services.appeals.models import (
     Appeal,
     AppealCorrection,
@@ -16,10 +17,19 @@ from services.appeals.models import (
     AppealPage,
     AppealPriority,
     AppealRubric,
-    AppealStatus,
+    AppealSort,
+    Assignment,
+    Deadline,
+    DeadlinePolicy,
+    DeadlinePolicyUpdate,
+    ReplyAccepted,
+    ReplyRequest,
+    StatusChange,
     TriageStats,
 )
 from services.appeals.repository import AppealsRepository
+from shared.aws import secrets
+from shared.config import get_settings
 from shared.timeparams import QueryDate, QueryInstant
 from shared.web import CurrentPrincipal, KnownRegion
 
@@ -43,6 +53,9 @@ def list_appeals(
     rubric: AppealRubric | None = None,
     priority: AppealPriority | None = None,
     overdue: bool | None = None,
+    assigned_institution: Annotated[str | None, Query(pattern=RECORD_ID, description="Forwarded to")] = None,
+    due_before: Annotated[QueryInstant | None, Query(description="Open appeals due before (a day: its start)")] = None,
+    sort: Annotated[AppealSort, Query(description="due_at: open appeals, most urgent first")] = "received_at",
     received_from: Annotated[
         QueryInstant | None, Query(alias="from", description="Received at or after (a day: from its start)")
     ] = None,
@@ -52,7 +65,11 @@ def list_appeals(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: str | None = None,
 ) -> AppealPage:
-    """Appeals in your scope, newest first (federal admins pick a region, institution or page; portals: 403).
+    """Appeals in your scope, newest first (federal admins pick a region, institution or page, or list nationally
+    by ``status`` or ``overdue=true``; portals: 403).
+
+    ``sort=due_at``, ``due_before`` and ``overdue=true`` list open appeals by their running deadline, most urgent
+    first (the work queue).
 
     Every kind is listed unless ``kind`` narrows it (non-appeals have status ``no_action``); ``rubric`` and
     ``priority`` narrow it further. Days and instants without an offset are read in the region's time zone.
@@ -66,6 +83,9 @@ def list_appeals(
         rubric=rubric,
         priority=priority,
         overdue=overdue,
+        assigned_institution=assigned_institution,
+        due_before=due_before,
+        sort=sort,
         received_from=received_from,
         received_to=received_to,
     )
@@ -103,6 +123,41 @@ def triage_stats(
     return service.triage_stats(repository=repository, principal=principal, region=region, first=first, last=last)
 
 
+@router.get("/policies/{region_code}", response_model=DeadlinePolicy)
+def get_policy(principal: CurrentPrincipal, repository: Repository, region_code: KnownRegion) -> DeadlinePolicy:
+    """The region's answer deadlines and notification webhook (every role of the region; the secret never shows)."""
+    return workflow.get_policy(repository=repository, principal=principal, region_code=region_code)
+
+
+@router.put("/policies/{region_code}", response_model=DeadlinePolicy)
+def put_policy(
+    principal: CurrentPrincipal, repository: Repository, region_code: KnownRegion, update: DeadlinePolicyUpdate
+) -> DeadlinePolicy:
+    """Set the region's deadlines (working or calendar hours, final days, its own days off) and its webhook
+    (regional admins of the region, federal admins)."""
+    return workflow.put_policy(
+        repository=repository,
+        principal=principal,
+        region_code=region_code,
+        update=update,
+        secrets=secrets,
+        stack_name=get_settings().stack_name,
+    )
+
+
+@router.get("/policies/{region_code}/deadline", response_model=Deadline)
+def get_deadline(
+    principal: CurrentPrincipal,
+    repository: Repository,
+    region_code: KnownRegion,
+    received_at: Annotated[QueryInstant, Query(description="When the message was written (ISO 8601)")],
+) -> Deadline:
+    """When a message received at ``received_at`` must be answered under the region's policy (portals too)."""
+    return workflow.deadline(
+        repository=repository, principal=principal, region_code=region_code, received_at=received_at
+    )
+
+
 @router.get("/{appeal_id}", response_model=Appeal)
 def get_appeal(
     principal: CurrentPrincipal, repository: Repository, appeal_id: Annotated[str, Path(pattern=RECORD_ID)]
@@ -125,4 +180,50 @@ def correct_appeal(
     """
     return service.correct_appeal(
         repository=repository, principal=principal, appeal_id=appeal_id, correction=correction
+    )
+
+
+@router.post("/{appeal_id}/status", response_model=Appeal)
+def transition_appeal(
+    principal: CurrentPrincipal,
+    repository: Repository,
+    appeal_id: Annotated[str, Path(pattern=RECORD_ID)],
+    change: StatusChange,
+) -> Appeal:
+    """A lifecycle action (``take``, ``close``, ``escalate``, ``dismiss``, ``restore``, ``reopen``, ...) or the
+    status wanted; 409 naming the current status when the lifecycle does not allow it. Recorded in the history."""
+    return service.transition_appeal(
+        repository=repository,
+        principal=principal,
+        appeal_id=appeal_id,
+        change=change,
+        publish=bootstrap.publish_effects,
+    )
+
+
+@router.post("/{appeal_id}/assign", response_model=Appeal)
+def assign_appeal(
+    principal: CurrentPrincipal,
+    repository: Repository,
+    appeal_id: Annotated[str, Path(pattern=RECORD_ID)],
+    assignment: Assignment,
+) -> Appeal:
+    """Forward the appeal to an institution of its region (status ``forwarded``; the deadline runs on)."""
+    return service.assign_appeal(repository=repository, principal=principal, appeal_id=appeal_id, assignment=assignment)
+
+
+@router.post("/{appeal_id}/reply", response_model=ReplyAccepted, status_code=202)
+def reply_to_appeal(
+    principal: CurrentPrincipal,
+    repository: Repository,
+    appeal_id: Annotated[str, Path(pattern=RECORD_ID)],
+    request: ReplyRequest,
+) -> ReplyAccepted:
+    """Send an answer to VK where the citizen wrote (queued; its state shows on the appeal's ``replies``)."""
+    return service.reply_to_appeal(
+        repository=repository,
+        principal=principal,
+        appeal_id=appeal_id,
+        request=request,
+        enqueue=bootstrap.enqueue_reply,
     )

@@ -107,7 +107,8 @@ def test_a_kind_change_moves_the_appeal_between_no_action_and_its_workflow(
     deliver(reply)
     answered = TestClient(app).get(f"/appeals/{appeals['spam']}", headers=operator).json()
     assert answered["status"] == "answered"
-    assert patch(appeals["spam"], operator, kind="other").json()["status"] == "no_action"
+    refused = patch(appeals["spam"], operator, kind="other")
+    assert refused.status_code == 409 and "answered" in refused.json()["message"], "the lifecycle dismisses no answer"
     assert patch(appeals["spam"], operator, kind="appeal", rubric="waste").json()["status"] == "answered"
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -19,13 +20,12 @@ import pytest
 
 from tests.conftest import wait_for
 from tests.console.conftest import screenshot
-from tests.console.contract import body_fields, contract, field_exists, find_operation, has_route, response_schema
+from tests.console.contract import contract, field_exists, find_operation, response_schema
 from tests.factories import wall_comment
 from tooling.local import keys
 from tooling.local.seed import DEMO_PAGES, seed_demo
 from tooling.local.stack import LocalStack
 
-REPLY_ROUTE = ("post", "/appeals/{appeal_id}/reply")
 READS: set[str] = set()
 
 
@@ -45,10 +45,10 @@ class Demo:
             for role in ("regional_admin", "operator")
         }
 
-    def comment(self, text: str) -> dict[str, Any]:
+    def comment(self, text: str, **object_fields: Any) -> dict[str, Any]:
         """Send a citizen's comment as VK does and wait until it is an appeal of region 54."""
         page = DEMO_PAGES[0]
-        envelope = wall_comment(page.group_id, page.secret, text)
+        envelope = wall_comment(page.group_id, page.secret, text, **object_fields)
         wait_for(lambda: self.vk.post("/vk/callback", json=envelope).text == "ok", timeout=30)
 
         def listed() -> dict[str, Any] | None:
@@ -119,28 +119,38 @@ def test_operator_sees_a_replayed_vk_comment_in_the_inbox_and_opens_it(page: Any
     collect_reads(page)
 
 
-@pytest.mark.skipif(not has_route(*REPLY_ROUTE), reason="POST /appeals/{appeal_id}/reply is not served yet")
-def test_operator_replies_and_sees_the_appeal_answered_after_the_vk_echo(page: Any, demo: Demo) -> None:
-    spec = demo.vk.get("/openapi.json").json()
-    if find_operation(spec, *REPLY_ROUTE) is None:
-        pytest.skip("the running stack does not serve POST /appeals/{appeal_id}/reply")
+def _reply_from_the_console(page: Any, demo: Demo, text: str) -> dict[str, Any]:
+    """A new appeal on the first demo page (its community token set), opened by an operator who sends ``text``."""
     demo_page = DEMO_PAGES[0]
     demo.vk.post("/_local/vk/secrets", json={"group_id": demo_page.group_id, "secret": demo_page.secret})
-    token_route = find_operation(spec, "put", "/registry/pages/{page_id}/vk-token")
-    appeal = demo.comment("Почему не вывозят мусор на ул. Садовой третью неделю?")
-    if token_route is not None:
-        fields = body_fields(spec, token_route)
-        body = {name: "vk1.a.console-test-token" for name in fields if "token" in name}
-        demo.clients["regional_admin"].put(f"/registry/pages/{appeal['page_id']}/vk-token", json=body)
-
+    post_id = uuid.uuid4().int % 1_000_000  # a thread of its own: a citizen writing again would reopen an answer
+    appeal = demo.comment(f"Почему не вывозят мусор на ул. Садовой? ({post_id})", post_id=post_id)
+    token = {"access_token": "vk1.a.console-test-token"}
+    assert demo.clients["regional_admin"].put(f"/registry/pages/{appeal['page_id']}/vk-token", json=token).is_success
     sign_in(page, demo.base, "operator")
     page.goto(f"{demo.base}/console/#/appeals/{appeal['id']}")
-    page.get_by_label("Текст ответа").fill("Здравствуйте! Вывоз мусора восстановлен, график на сайте администрации.")
+    page.get_by_label("Текст ответа").fill(text)
     page.get_by_role("button", name="Отправить во ВКонтакте").click()
+    return appeal
+
+
+def test_operator_replies_and_sees_the_appeal_answered_after_the_vk_echo(page: Any, demo: Demo) -> None:
+    _reply_from_the_console(page, demo, "Здравствуйте! Вывоз мусора восстановлен, график на сайте администрации.")
     page.get_by_test_id("reply-state").wait_for()
     page.get_by_test_id("appeal-status").filter(has_text="Отвечено").wait_for(timeout=45_000)
+    page.locator('[data-reply-state="sent"]').wait_for()
     screenshot(page, "05-appeal-answered")
     collect_reads(page)
+
+
+def test_a_reply_vk_refuses_shows_vks_reason(page: Any, demo: Demo) -> None:
+    demo.vk.post("/_local/vk/failures", json={"method": "wall.createComment", "errors": [15]})
+    _reply_from_the_console(page, demo, "Здравствуйте! Проверим и ответим до пятницы.")
+    refused = page.locator('[data-reply-state="failed"]')
+    refused.wait_for(timeout=45_000)
+    assert "комментарии закрыты" in refused.get_by_role("alert").inner_text()
+    assert page.get_by_test_id("appeal-status").inner_text() != "Отвечено"
+    screenshot(page, "05b-reply-refused")
 
 
 def test_portal_sees_no_write_controls_and_a_clear_message_for_appeals(page: Any, demo: Demo) -> None:

@@ -55,6 +55,12 @@ GET   /appeals/{appeal}                           200 200 200  200 200 404  200 
 PATCH /appeals/{appeal}                           200 200 200  200 200 403  200 200 403  403 403 403  403 403 403
 GET   /appeals/labels/export?region               200 200 200  200 200 404  403 403 403  403 403 403  403 403 403
 GET   /appeals/triage/stats?region                200 200 200  200 200 404  200 200 404  403 403 404  403 403 403
+GET   /appeals/policies/{region}                  200 200 200  200 200 404  200 200 404  200 200 404  200 200 404
+PUT   /appeals/policies/{region}                  200 200 200  200 200 403  403 403 403  403 403 403  403 403 403
+GET   /appeals/policies/{region}/deadline         200 200 200  200 200 404  200 200 404  200 200 404  200 200 404
+POST  /appeals/{appeal}/assign                    200 200 200  200 200 403  200 200 403  403 403 403  403 403 403
+POST  /appeals/{appeal}/status                    200 200 200  200 200 403  200 200 403  200 403 403  403 403 403
+POST  /appeals/{appeal}/reply                     202 202 202  202 202 403  202 202 403  202 403 403  403 403 403
 GET   /metrics/pages/{page}/activity              200 200 200  200 200 404  200 200 404  200 404 404  200 200 404
 GET   /metrics/regions/{region}/activity          200 200 200  200 200 404  200 200 404  403 403 404  200 200 404
 GET   /metrics/regions/{region}/dashboard         200 200 200  200 200 404  200 200 404  403 403 404  200 200 404
@@ -168,6 +174,11 @@ def _request(case: Case, target: Target) -> dict[str, Any]:
             "json": {"confirmation_code": "abcd1234", "secret": "matrix-" + uuid.uuid4().hex}
         },
         "PATCH /appeals/{appeal}": lambda: {"json": {"priority": "urgent"}},
+        "PUT /appeals/policies/{region}": lambda: {"json": {"hours": 8, "final_days": 7}},
+        "GET /appeals/policies/{region}/deadline": lambda: {"params": {"received_at": "2026-11-28T10:00:00+03:00"}},
+        "POST /appeals/{appeal}/assign": lambda: {"json": {"institution_id": target.institution}},
+        "POST /appeals/{appeal}/status": lambda: {"json": {"action": "take"}},
+        "POST /appeals/{appeal}/reply": lambda: {"json": {"text": "Спасибо, передали в учреждение.", "interim": True}},
         "PUT /registry/pages/{page}/vk-token": lambda: {"json": {"access_token": "vk1.a.matrix-token"}},
         "POST /metrics/quality-marks/award": lambda: {
             "json": {"region_code": target.region, "year": 2026, "min_score": 100}

@@ -30,6 +30,7 @@ from starlette.types import Message, Receive, Scope, Send
 from tooling.local.console import mount_console
 from tooling.local.fake_vk import create_router as fake_vk_router
 from tooling.local.lambda_runtime import load_handler
+from tooling.local.notice_receiver import create_router as notice_receiver_router
 from tooling.local.template import HttpRoute
 
 if TYPE_CHECKING:
@@ -131,6 +132,7 @@ def local_routes(stack: LocalStack, apps: list[FastAPI]) -> FastAPI:
     """The local-only routes."""
     local = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     local.include_router(fake_vk_router(callback_url=f"{stack.base_url}/vk/callback"))
+    local.include_router(notice_receiver_router())
     mount_console(local, stack.state_dir)
     local.mount(DOCS_ASSETS, StaticFiles(directory=swagger_ui_assets()), name="docs-static")
 

@@ -9,9 +9,11 @@ import {
   Loading,
   PRIORITIES,
   QUALITY_FLAGS,
+  REPLY_STATES,
   RUBRICS,
   SOURCES,
   STATUSES,
+  VK_ERRORS,
   can,
   countdown,
   formatDateTime,
@@ -201,7 +203,8 @@ export function AppealView({ ctx, id }) {
     return () => clearInterval(timer);
   }, [waitingSince]);
   useEffect(() => {
-    if (waitingSince && appeal && (!isOpen(appeal) || appeal.status === "interim_answer" || appeal.reply?.error)) {
+    const lastReply = appeal?.replies?.at(-1);
+    if (waitingSince && appeal && (!isOpen(appeal) || appeal.status === "interim_answer" || lastReply?.state === "failed")) {
       setWaitingSince(null);
     }
   }, [appeal]);
@@ -233,7 +236,6 @@ export function AppealView({ ctx, id }) {
           <h2>Наш ответ</h2>
           <p>${appeal.reply.text}</p>
           <p class="muted">Отправлен ${formatDateTime(appeal.reply.sent_at, timeZone)}</p>
-          ${appeal.reply.error && html`<div class="error" role="alert">ВКонтакте: ${appeal.reply.error}</div>`}
           ${appeal.answer_quality &&
           html`<p data-testid="answer-quality">
             Качество ответа: <strong>${appeal.answer_quality.score}/100</strong>
@@ -241,6 +243,23 @@ export function AppealView({ ctx, id }) {
               ? html` — ${appeal.answer_quality.flags.map((f) => label(QUALITY_FLAGS, f)).join(", ")}`
               : null}
           </p>`}
+        </div>`}
+        ${(appeal.replies ?? []).length > 0 &&
+        html`<div class="card" data-testid="outgoing-replies">
+          <h2>Ответы из консоли</h2>
+          <ul class="plain">
+            ${appeal.replies.map(
+              (reply) => html`<li data-reply-state=${reply.state}>
+                <p>${reply.interim ? "Промежуточный: " : ""}${reply.text}</p>
+                <p class="muted">${label(REPLY_STATES, reply.state)} ·
+                  ${formatDateTime(reply.sent_at ?? reply.queued_at, timeZone)}</p>
+                ${reply.error &&
+                html`<div class="error" role="alert">
+                  ВКонтакте не принял ответ: ${VK_ERRORS[reply.error_code] ?? reply.error}
+                </div>`}
+              </li>`,
+            )}
+          </ul>
         </div>`}
         <${ReplyForm} ctx=${ctx} appeal=${appeal} onSent=${() => setWaitingSince(Date.now())} />
         ${waitingSince && html`<p role="status" class="muted">Ожидаем ответ ВКонтакте…</p>`}
