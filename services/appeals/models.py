@@ -7,25 +7,13 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, model_validator
 
+from services.appeals.labels import Kind, Priority, Rubric
 from services.appeals.lifecycle import Action, AppealStatus
 from services.appeals.sla import SlaMode
 
-AppealKind = Literal["appeal", "gratitude", "spam", "abuse", "other"]
-AppealRubric = Literal[
-    "roads_transport",
-    "improvement",
-    "housing_utilities",
-    "waste",
-    "healthcare",
-    "social_protection",
-    "education",
-    "culture_sport",
-    "construction",
-    "ecology",
-    "stray_animals",
-    "other",
-]
-AppealPriority = Literal["normal", "urgent"]
+AppealKind = Kind
+AppealRubric = Rubric
+AppealPriority = Priority
 SourceType = Literal["wall", "board", "photo", "video", "market", "message"]
 Actor = Literal["author", "community"]
 DeletedBy = Actor

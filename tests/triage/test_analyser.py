@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from services.appeals import triage
-from services.appeals.triage.analyser import KINDS, RUBRICS, Analyser
+from services.appeals.labels import KINDS, RUBRICS
+from services.appeals.triage.analyser import Analyser
 from services.appeals.triage.answers import FLAGS
 from services.appeals.triage.model import ModelError, decode
 from tooling.triage.fit import Trained

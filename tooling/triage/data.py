@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from services.appeals.triage.analyser import KINDS, RUBRICS
+from services.appeals.labels import KINDS, RUBRICS
 
 ROOT = Path(__file__).resolve().parents[2]
 TRAIN_DIR = ROOT / "data" / "triage" / "train"

@@ -20,7 +20,8 @@ from pathlib import Path
 
 from sklearn.model_selection import StratifiedKFold  # type: ignore[import-untyped]
 
-from services.appeals.triage.analyser import ANSWERS_MODEL, KINDS, RUBRICS, TRIAGE_MODEL, Analyser
+from services.appeals.labels import KINDS, RUBRICS
+from services.appeals.triage.analyser import ANSWERS_MODEL, TRIAGE_MODEL, Analyser
 from services.appeals.triage.answers import rule_flags
 from services.appeals.triage.features import Groups
 from services.appeals.triage.model import LinearModel, decode

@@ -189,7 +189,7 @@ def fit_comments(
     about: Mapping[str, Any],
 ) -> bytes:
     """The comments model (heads ``kind``, ``rubric``, ``priority``) of ``examples`` with their features."""
-    from services.appeals.triage.analyser import KINDS, RUBRICS
+    from services.appeals.labels import KINDS, RUBRICS
 
     features, ids = compact(matrix(groups, settings.features))
     appeals = [index for index, item in enumerate(examples) if item.kind == "appeal"]

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Literal, get_args
+from typing import Any
 
+from services.appeals.labels import KINDS, RUBRICS, Kind, Priority, Rubric
 from services.appeals.triage import answers, gc_paused
 from services.appeals.triage.features import FeatureConfig, Groups, extract
 from services.appeals.triage.lexicons import Lexicons
@@ -14,24 +15,6 @@ from services.appeals.triage.model import LinearModel, ModelError, decode
 from services.appeals.triage.obscene import is_obscene
 from services.appeals.triage.text import Prepared, preload, prepare
 
-Kind = Literal["appeal", "gratitude", "spam", "abuse", "other"]
-Rubric = Literal[
-    "roads_transport",
-    "improvement",
-    "housing_utilities",
-    "waste",
-    "healthcare",
-    "social_protection",
-    "education",
-    "culture_sport",
-    "construction",
-    "ecology",
-    "stray_animals",
-    "other",
-]
-Priority = Literal["normal", "urgent"]
-KINDS: tuple[Kind, ...] = get_args(Kind)
-RUBRICS: tuple[Rubric, ...] = get_args(Rubric)
 MAX_CHARS = 4000
 """Longer messages are judged on their beginning (VK messages are at most 4096 characters)."""
 URGENT_THRESHOLD = 0.5
