@@ -11,7 +11,7 @@ from collections import Counter
 from typing import get_args
 
 from services.registry.compliance import BUCKETS, bucket
-from services.registry.records import InstitutionRecord, PageRecord, Unit
+from services.registry.records import InstitutionRecord, PageRecord, Unit, bump, page_event
 from shared.events import Platform
 
 PLATFORMS: tuple[str, ...] = get_args(Platform)
@@ -79,3 +79,17 @@ def with_page_change(
     result = institution.copy()
     result["page_stats"] = {key: value for key, value in sorted(stats.items()) if value}
     return result
+
+
+def page_change_unit(institution: InstitutionRecord, before: PageRecord | None, after: PageRecord) -> Unit:
+    """One page's new state as a write unit: the page, its institution's page stats (a new revision if they moved)
+    and the page's event."""
+    institution_after = with_page_change(institution, before, after)
+    if institution_after != institution:
+        institution_after = bump(institution_after, at=after["updated_at"])
+    return Unit(
+        institution_before=institution,
+        institution_after=institution_after,
+        pages=[(before, after)],
+        events=[page_event(after)],
+    )

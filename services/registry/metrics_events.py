@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from services.registry import bootstrap
-from services.registry.counters import with_page_change
+from services.registry.counters import page_change_unit
 from services.registry.pages import finish_page
 from services.registry.publishing import commit_and_publish
-from services.registry.records import PageRecord, Unit, bump, now_iso, page_event
+from services.registry.records import PageRecord, bump, now_iso
 from shared.errors import ConflictError
 from shared.events import Event, PageMetricsUpdated, QualityMarkAwarded
 from shared.workers import event_router, sqs_handler
@@ -35,16 +35,7 @@ def _change_page(page_id: str, change: Callable[[PageRecord], PageRecord]) -> bo
         institution = repository.get_institution(before["institution_id"])
         if institution is None:
             return False
-        institution_after = with_page_change(institution, before, after)
-        if institution_after != institution:
-            institution_after = bump(institution_after, at=after["updated_at"])
-        unit = Unit(
-            institution_before=institution,
-            institution_after=institution_after,
-            pages=[(before, after)],
-            events=[page_event(after)],
-        )
-        if not commit_and_publish(repository=repository, units=[unit]):
+        if not commit_and_publish(repository=repository, units=[page_change_unit(institution, before, after)]):
             return True
     raise ConflictError("page changed concurrently, retry")
 

@@ -9,7 +9,7 @@ from typing import Any
 from services.registry.access import ensure_page_writer, page_holder, readable_scope, regions_in
 from services.registry.callbacks import AccessTokenStore, token_permissions, with_callback
 from services.registry.compliance import CHECKLIST_ITEMS, compliance_pct
-from services.registry.counters import with_page_change
+from services.registry.counters import page_change_unit
 from services.registry.filters import PageFilter
 from services.registry.institutions import load_institution
 from services.registry.models import (
@@ -26,11 +26,9 @@ from services.registry.records import (
     ChecklistEntry,
     InstitutionRecord,
     PageRecord,
-    Unit,
     bump,
     new_id,
     now_iso,
-    page_event,
     page_record,
 )
 from services.registry.repository import RegistryRepository
@@ -147,16 +145,7 @@ def _commit_page(
     before: PageRecord | None,
     after: PageRecord,
 ) -> None:
-    institution_after = with_page_change(institution, before, after)
-    if institution_after != institution:
-        institution_after = bump(institution_after, at=after["updated_at"])
-    unit = Unit(
-        institution_before=institution,
-        institution_after=institution_after,
-        pages=[(before, after)],
-        events=[page_event(after)],
-    )
-    if commit_and_publish(repository=repository, units=[unit]):
+    if commit_and_publish(repository=repository, units=[page_change_unit(institution, before, after)]):
         _check_page_free(repository, principal, after)
         raise ConflictError("changed concurrently, retry")
 
