@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +22,7 @@ from shared.workers import (
     scheduled_handler,
     ymq_entrypoint,
 )
+from tests.factories import page_upserted
 from tooling.local.lambda_runtime import LambdaContext
 
 ARCHIVED = make_event(
@@ -63,6 +65,10 @@ def _ymq_event(bodies: list[str]) -> dict[str, Any]:
     }
 
 
+PAGE = make_event("registry", page_upserted(page_id="pg-ymq", institution_id="in-ymq")).model_dump_json()
+"""The page the activities are on, as the registry announces it (rollups count pages metrics knows)."""
+
+
 def _activity(activity_id: str) -> str:
     payload = ActivityRecorded(
         activity_id=activity_id,
@@ -77,7 +83,11 @@ def _activity(activity_id: str) -> str:
 
 
 def _region_comments(auth_header: Callable[..., dict[str, str]]) -> int:
+    """The region's comments as the metrics API reports them, once the rollup has run (region figures are rolled up)."""
+    from services.metrics import bootstrap, rollups
     from services.metrics.app import app
+
+    rollups.roll_up(repository=bootstrap.repository(), execution_id=uuid.uuid4().hex)
 
     response = TestClient(app).get(
         "/metrics/regions/54/activity?from=2026-11-20&to=2026-11-20", headers=auth_header("regional_admin", "54")
@@ -100,7 +110,7 @@ def test_a_real_worker_runs_behind_a_yandex_message_queue_trigger(
 ) -> None:
     del aws
     monkeypatch.setenv(WORKER_HANDLER_VARIABLE, "services.metrics.events.handler")
-    event = _ymq_event([_activity("ymq-1"), _activity("ymq-2"), _activity("ymq-1")])
+    event = _ymq_event([PAGE, _activity("ymq-1"), _activity("ymq-2"), _activity("ymq-1")])
     assert ymq_entrypoint(event, YandexFunctionContext()) == {"statusCode": 200}
     assert _region_comments(auth_header) == 2, "the redelivered activity counts once"
 
@@ -110,8 +120,8 @@ def test_a_failed_record_fails_the_whole_yandex_batch_so_it_is_redelivered(
 ) -> None:
     del aws
     monkeypatch.setenv(WORKER_HANDLER_VARIABLE, "services.metrics.events.handler")
-    event = _ymq_event([_activity("ymq-3"), "not an event"])
-    with pytest.raises(BatchFailedError, match="1 of 2"):
+    event = _ymq_event([PAGE, _activity("ymq-3"), "not an event"])
+    with pytest.raises(BatchFailedError, match="1 of 3"):
         ymq_entrypoint(event, YandexFunctionContext())
     assert ymq_entrypoint(_ymq_event([_activity("ymq-3")]), YandexFunctionContext()) == {"statusCode": 200}
     assert _region_comments(auth_header) == 1, "the good record of the failed batch counts once after redelivery"

@@ -23,6 +23,8 @@ from shared.logs import get_logger
 from tooling.local.journal import COMPACT_JOURNAL_BYTES, SYNC_SECONDS, Journal, Resources
 from tooling.local.template import Template, load_template
 
+KEEP_ALIVE_SECONDS = 30
+"""Longer than clients keep idle connections (httpx: 5 s), so none reuses one the server is closing."""
 LOCAL_REGION = "eu-central-1"
 TTL_SWEEP_SECONDS = 60.0
 
@@ -138,6 +140,7 @@ class LocalStack:
             log_level="warning",
             access_log=False,
             lifespan="off",
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
         )
         self._server = uvicorn.Server(config)
         self._server_thread = threading.Thread(target=self._server.run, name="http", daemon=True)
