@@ -47,7 +47,7 @@ bench: $(STAMP)  ## benchmarks, printed as ratios to baselines measured in the s
 	$(BIN)/python bench/webhook.py
 	$(BIN)/python bench/registry_import.py
 	$(BIN)/python bench/registry_lists.py
-	$(BIN)/python bench/load.py
+	$(BIN)/python bench/load.py --import-institutions 5000
 	$(BIN)/python bench/artifact_sizes.py
 	$(BIN)/python bench/triage.py
 	$(BIN)/python bench/metrics.py
