@@ -91,3 +91,9 @@ def test_schedule_fires_on_demand(local_stack: LocalStack) -> None:
     assert response.json()["result"]["execution_id"]
     assert local_stack.scheduler.runs["RegistryOutboxFunction"] == 1
     assert httpx.post(f"{local_stack.base_url}/_local/schedules/Nope").status_code == 404
+
+
+def test_the_subscriber_sync_runs_against_the_fake_vk(local_stack: LocalStack) -> None:
+    response = httpx.post(f"{local_stack.base_url}/_local/schedules/MetricsSubscribersFunction")
+    assert response.status_code == 200
+    assert response.json()["result"]["result"] == {"synced": 0, "missing": 0}  # a token, and no VK pages yet

@@ -94,6 +94,7 @@ class LocalStack:
         self.template = load_template(stack_name=self.options.stack_name, region=LOCAL_REGION, parameters=parameters)
         state.provision(self.template)
         self.restored = state.restore(self.template, self.state_dir)
+        state.ensure_service_token(self.template)
         self._start_journal()
         for name, value in self.template.environment().items():
             os.environ[name] = value

@@ -27,6 +27,18 @@ def table_exists(name: str) -> bool:
     return True
 
 
+LOCAL_SERVICE_TOKEN = "local-vk-service-token"
+
+
+def ensure_service_token(template: Template) -> None:
+    """A VK service token for the fake VK, so the subscriber sync runs locally as it would in the cloud."""
+    client = secrets()
+    try:
+        client.create_secret(Name=f"{template.stack_name}/vk/service-token", SecretString=LOCAL_SERVICE_TOKEN)
+    except client.exceptions.ResourceExistsException:
+        return
+
+
 def provision(template: Template) -> None:
     """Create every table (with TTL applied, which moto ignores in CloudFormation) and queue of the template."""
     client = dynamodb()
