@@ -24,8 +24,12 @@ def test_subscribers_come_from_vk_through_a_rate_limit_and_reach_the_registry(lo
 
     os.environ["GOSPUBLIKI_VK_API_URL"] = f"{local_stack.base_url}/_local/vk/method"
     wiring.reset()
+    token_name = f"{local_stack.template.stack_name}/vk/service-token"  # the local stack provides one
+    secrets().delete_secret(SecretId=token_name, ForceDeleteWithoutRecovery=True)
+    wiring.reset()
     assert local_stack.scheduler.fire("MetricsSubscribersFunction")["result"] == {"skipped": "no service token"}
-    secrets().create_secret(Name=f"{local_stack.template.stack_name}/vk/service-token", SecretString="service-token")
+    secrets().create_secret(Name=token_name, SecretString="service-token")
+    wiring.reset()
     api.post("/_local/vk/failures", json={"method": "groups.getById", "errors": [6]})
 
     result = local_stack.scheduler.fire("MetricsSubscribersFunction")["result"]
