@@ -2,7 +2,8 @@
 
 ``new`` -> ``in_progress`` -> ``interim_answer`` -> ``answered`` -> ``closed``, plus ``no_action`` (not an appeal),
 ``forwarded`` (routed to the responsible institution; its deadline runs on) and ``escalated_59fz`` (a formal
-appeal under 59-ФЗ). An answered appeal the citizen writes to again within ``REOPEN_DAYS`` returns to
+appeal under 59-ФЗ: it stays so until answered, through its registration and at most one extension, see
+``services.appeals.workflow``). An answered appeal the citizen writes to again within ``REOPEN_DAYS`` returns to
 ``in_progress``. Anything else is refused with a 409 naming the current status.
 """
 
@@ -28,7 +29,7 @@ REOPEN_DAYS = 7
 _WORKING: frozenset[AppealStatus] = frozenset({"new", "in_progress", "forwarded"})
 TRANSITIONS: dict[Action, tuple[frozenset[AppealStatus], AppealStatus]] = {
     "take": (frozenset({"new", "forwarded"}), "in_progress"),
-    "interim_answer": (_WORKING | {"escalated_59fz"}, "interim_answer"),
+    "interim_answer": (_WORKING, "interim_answer"),
     "answer": (OPEN_STATUSES, "answered"),
     "close": (frozenset({"answered"}), "closed"),
     "forward": (_WORKING | {"interim_answer"}, "forwarded"),

@@ -33,6 +33,8 @@ HistoryAction = Literal[
     "reply_failed",
     "reopened",
     "overdue",
+    "registered",
+    "extended",
 ]
 ReplyState = Literal["queued", "sent", "failed"]
 AppealSort = Literal["received_at", "due_at"]
@@ -150,6 +152,25 @@ class HistoryEntry(AppealModel):
     reply_id: str | None = None
     interim: bool | None = None
     error: str | None = None
+    registration_number: str | None = Field(default=None, description="59-ФЗ: the number it was registered under")
+    extension_days: int | None = Field(default=None, description="59-ФЗ: days the answer deadline was extended by")
+    reason: str | None = Field(default=None, description="59-ФЗ: why the answer deadline was extended")
+
+
+class FormalTrack(AppealModel):
+    """The appeal's 59-ФЗ track: registered within 3 days of the escalation, answered within 30 days of the
+    registration, at most one extension of up to 30 days (the citizen notified)."""
+
+    escalated_at: datetime
+    registration_due_at: datetime = Field(description="3 calendar days after the escalation (59-ФЗ ст. 8 ч. 2)")
+    registration_number: str | None = None
+    registered_at: datetime | None = None
+    answer_due_at: datetime | None = Field(
+        default=None, description="30 days after the registration, plus the extension (59-ФЗ ст. 12)"
+    )
+    extension_days: int | None = None
+    extension_reason: str | None = None
+    extended_at: datetime | None = None
 
 
 class Appeal(AppealModel):
@@ -175,6 +196,7 @@ class Appeal(AppealModel):
     final_due_at: datetime | None = Field(default=None, description="Deadline of the final answer after an interim")
     overdue: bool = Field(default=False, description="Open and its running deadline has passed")
     assigned_institution_id: str | None = Field(default=None, description="Where the appeal was forwarded")
+    formal: FormalTrack | None = Field(default=None, description="Its 59-ФЗ track, once escalated")
     allowed_actions: list[Action] = Field(default_factory=list, description="Lifecycle actions open from its status")
     first_response_at: datetime | None = None
     answered_at: datetime | None = Field(default=None, description="The final answer")
@@ -281,6 +303,32 @@ class Assignment(AppealModel):
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     institution_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class Registration(AppealModel):
+    """The registration of an escalated appeal under 59-ФЗ: its number in the body's records."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    number: str = Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")
+    registered_at: datetime | None = Field(
+        default=None, description="When it was registered (now when absent): not before the escalation, not ahead"
+    )
+
+
+class Extension(AppealModel):
+    """The one extension of a registered 59-ФЗ appeal's answer deadline; ``notice`` goes to the citizen in VK."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    days: int = Field(ge=1, le=30)
+    reason: str = Field(min_length=1, max_length=1000)
+    notice: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=4000,
+        description="The notice of the extension, sent where the citizen wrote (leave out if notified otherwise)",
+    )
 
 
 class ReplyRequest(AppealModel):

@@ -171,6 +171,22 @@ class HistoryRecord(TypedDict):
     reply_id: NotRequired[str]
     interim: NotRequired[bool]
     error: NotRequired[str]
+    registration_number: NotRequired[str]
+    extension_days: NotRequired[int]
+    reason: NotRequired[str]
+
+
+class FormalRecord(TypedDict):
+    """An appeal's 59-ФЗ track as stored (``formal``)."""
+
+    escalated_at: str
+    registration_due_at: str
+    registration_number: NotRequired[str]
+    registered_at: NotRequired[str]
+    answer_due_at: NotRequired[str]
+    extension_days: NotRequired[int]
+    extension_reason: NotRequired[str]
+    extended_at: NotRequired[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,6 +356,8 @@ class AppealRecord(TypedDict):
     response_working_minutes: NotRequired[int]
     answered_within_sla: NotRequired[bool]
     outgoing: NotRequired[dict[str, OutgoingRecord]]
+    formal: NotRequired[FormalRecord]
+    time_zone: NotRequired[str]
 
 
 @dataclass(frozen=True, slots=True)

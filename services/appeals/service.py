@@ -31,6 +31,8 @@ from services.appeals.models import (
     Assignment,
     ClassCounts,
     DeletedBy,
+    Extension,
+    Registration,
     ReplyAccepted,
     ReplyRequest,
     StatusChange,
@@ -510,6 +512,10 @@ def _localized(record: AppealRecord) -> Appeal:
     for name, instant in (("reply", "sent_at"), ("triage", "at")):
         if isinstance(data.get(name), dict):
             data[name] = {**data[name], instant: local(data[name].get(instant))}
+    if isinstance(data.get("formal"), dict):
+        data["formal"] = {
+            name: local(value) if name.endswith("_at") else value for name, value in data["formal"].items()
+        }
     data["history"] = [{**entry, "at": local(entry.get("at"))} for entry in data.get("history", [])]
     return Appeal.model_validate(data)
 
@@ -759,6 +765,31 @@ def assign_appeal(
 ) -> Appeal:
     """Forward an appeal to an institution of its region (see ``workflow.assign``)."""
     workflow.assign(repository=repository, principal=principal, appeal_id=appeal_id, assignment=assignment)
+    return get_appeal(repository=repository, principal=principal, appeal_id=appeal_id)
+
+
+def register_appeal(
+    *, repository: AppealsRepository, principal: Principal, appeal_id: str, registration: Registration
+) -> Appeal:
+    """Record an escalated appeal's 59-ФЗ registration (see ``workflow.register_formal``)."""
+    workflow.register_formal(
+        repository=repository, principal=principal, appeal_id=appeal_id, registration=registration
+    )
+    return get_appeal(repository=repository, principal=principal, appeal_id=appeal_id)
+
+
+def extend_appeal(
+    *,
+    repository: AppealsRepository,
+    principal: Principal,
+    appeal_id: str,
+    extension: Extension,
+    enqueue: Callable[[OutboundMessage], None],
+) -> Appeal:
+    """Extend a registered 59-ФЗ appeal's answer deadline once (see ``workflow.extend_formal``)."""
+    workflow.extend_formal(
+        repository=repository, principal=principal, appeal_id=appeal_id, extension=extension, enqueue=enqueue
+    )
     return get_appeal(repository=repository, principal=principal, appeal_id=appeal_id)
 
 

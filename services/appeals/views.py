@@ -22,6 +22,8 @@ from services.appeals.models import (
     Deadline,
     DeadlinePolicy,
     DeadlinePolicyUpdate,
+    Extension,
+    Registration,
     ReplyAccepted,
     ReplyRequest,
     StatusChange,
@@ -210,6 +212,39 @@ def assign_appeal(
 ) -> Appeal:
     """Forward the appeal to an institution of its region (status ``forwarded``; the deadline runs on)."""
     return service.assign_appeal(repository=repository, principal=principal, appeal_id=appeal_id, assignment=assignment)
+
+
+@router.post("/{appeal_id}/registration", response_model=Appeal)
+def register_appeal(
+    principal: CurrentPrincipal,
+    repository: Repository,
+    appeal_id: Annotated[str, Path(pattern=RECORD_ID)],
+    registration: Registration,
+) -> Appeal:
+    """Record the 59-ФЗ registration of an escalated appeal (due 3 days after the escalation): its answer is then
+    due 30 days after the registration. 409 for an appeal that is not escalated or is registered under another
+    number."""
+    return service.register_appeal(
+        repository=repository, principal=principal, appeal_id=appeal_id, registration=registration
+    )
+
+
+@router.post("/{appeal_id}/extension", response_model=Appeal)
+def extend_appeal(
+    principal: CurrentPrincipal,
+    repository: Repository,
+    appeal_id: Annotated[str, Path(pattern=RECORD_ID)],
+    extension: Extension,
+) -> Appeal:
+    """Extend a registered 59-ФЗ appeal's answer deadline once, by 1-30 days, before it ends; ``notice`` is sent
+    to the citizen where they wrote. 409 for a second extension, a passed deadline or an unregistered appeal."""
+    return service.extend_appeal(
+        repository=repository,
+        principal=principal,
+        appeal_id=appeal_id,
+        extension=extension,
+        enqueue=bootstrap.enqueue_reply,
+    )
 
 
 @router.post("/{appeal_id}/reply", response_model=ReplyAccepted, status_code=202)

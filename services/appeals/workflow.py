@@ -34,6 +34,8 @@ from services.appeals.models import (
     Deadline,
     DeadlinePolicy,
     DeadlinePolicyUpdate,
+    Extension,
+    Registration,
     ReplyAccepted,
     ReplyRequest,
     StatusChange,
@@ -41,6 +43,7 @@ from services.appeals.models import (
 from services.appeals.repository import (
     AppealRecord,
     AppealsRepository,
+    FormalRecord,
     HistoryRecord,
     OutboundMatch,
     OutgoingRecord,
@@ -67,8 +70,10 @@ if TYPE_CHECKING:
 WRITE_ATTEMPTS = 3
 MAX_ROUNDS = 10
 """Index pages a schedule run reads at most (the next run picks up the rest)."""
-ESCALATED_ANSWER_DAYS = 30
-"""59-ФЗ: an answer within 30 days of the escalation (one extension of up to 30 more is not modelled here)."""
+REGISTRATION_DAYS = 3
+"""59-ФЗ ст. 8 ч. 2: a written appeal is registered within 3 (calendar) days of its receipt, here its escalation."""
+FORMAL_ANSWER_DAYS = 30
+"""59-ФЗ ст. 12 ч. 1: answered within 30 days of its registration."""
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 WEBHOOK_SECRET_PREFIX = "appeals/webhooks"
 COMMENT_METHODS = {
@@ -352,7 +357,11 @@ def _transition_changes(
         days = _anonymise_after_days()
         changes |= {"closed_at": _iso(now), "anonymise_at": _iso(now + timedelta(days=days)), "deadline_at": None}
     elif target == "escalated_59fz":
-        changes |= {"deadline_at": _iso(now + timedelta(days=ESCALATED_ANSWER_DAYS)), "overdue_at": None}
+        formal = stored.get("formal") or {
+            "escalated_at": _iso(now),
+            "registration_due_at": _iso(now + timedelta(days=REGISTRATION_DAYS)),
+        }
+        changes |= {"formal": formal, "deadline_at": _formal_deadline(formal), "overdue_at": None}
     elif target == "no_action":
         changes |= {"deadline_at": None}
     elif action == "restore":
@@ -394,12 +403,24 @@ def _first_response(repository: AppealsRepository, stored: AppealRecord, now: da
 
 
 def _final(repository: AppealsRepository, stored: AppealRecord, now: datetime) -> dict[str, Any]:
+    """The answer's figures: within the SLA when the first response met ``due_at`` and a final answer after an
+    interim one ``final_due_at``; a 59-ФЗ appeal instead by its registration and answer deadlines."""
     changes = {"answered_at": _iso(now), "deadline_at": None} | _first_response(repository, stored, now)
+    formal = stored.get("formal")
+    if formal is not None and stored["status"] == "escalated_59fz":
+        registered = formal.get("registered_at")
+        within = registered is None or _at(registered) <= _at(formal["registration_due_at"])
+        return changes | {"answered_within_sla": within and now <= _at(_formal_deadline(formal))}
     first = _at(changes.get("first_response_at") or stored["first_response_at"])
     within = stored.get("due_at") is None or first <= _at(stored["due_at"])
     if stored.get("final_due_at"):
         within = within and now <= _at(stored["final_due_at"])
     return changes | {"answered_within_sla": within}
+
+
+def _formal_deadline(formal: FormalRecord) -> str:
+    """What a 59-ФЗ appeal waits for: its registration, then its (possibly extended) answer."""
+    return formal.get("answer_due_at") or formal["registration_due_at"]
 
 
 def _effects_of(before: AppealRecord, changes: Mapping[str, Any], effects: Effects | None) -> None:
@@ -494,6 +515,124 @@ def assign(
     raise ConflictError("the appeal keeps changing; read it again and retry", field="appeal_id")
 
 
+# ---------------------------------------------------------------- the 59-ФЗ track
+
+
+def _formal_of(stored: AppealRecord, action: str) -> FormalRecord:
+    """The 59-ФЗ track of an escalated appeal (409 naming the status for any other)."""
+    formal = stored.get("formal")
+    if stored["status"] != "escalated_59fz" or formal is None:
+        raise ConflictError(
+            f"cannot {action} an appeal that is {stored['status']}: only an escalated_59fz appeal has a 59-ФЗ track",
+            field="status",
+        )
+    return formal
+
+
+def register_formal(
+    *, repository: AppealsRepository, principal: Principal, appeal_id: str, registration: Registration
+) -> AppealRecord:
+    """Record the registration of an escalated appeal: its answer is due 30 days later (59-ФЗ ст. 12).
+
+    The same number again changes nothing; another number is a 409 (an appeal is registered once). The moment
+    (now when not given; naive ones in the appeal's zone) may be neither before the escalation nor ahead of now.
+    """
+    for _ in range(WRITE_ATTEMPTS):
+        stored = _writable(repository, principal, appeal_id)
+        formal = _formal_of(stored, "register")
+        if "registration_number" in formal:
+            if formal["registration_number"] == registration.number:
+                return stored
+            raise ConflictError(f"the appeal is registered already, as {formal['registration_number']}", field="number")
+        now = _now(stored["region_code"])
+        zone = now.tzinfo
+        at = registration.registered_at or now
+        at = (at if at.tzinfo is not None else at.replace(tzinfo=zone)).astimezone(zone).replace(microsecond=0)
+        if at < _at(formal["escalated_at"]) or at > now + timedelta(minutes=5):
+            raise InvalidInputError(
+                f"a registration falls between the escalation ({formal['escalated_at']}) and now", field="registered_at"
+            )
+        answer_due = _iso(at + timedelta(days=FORMAL_ANSWER_DAYS))
+        registered: FormalRecord = {
+            **formal,
+            "registration_number": registration.number,
+            "registered_at": _iso(at),
+            "answer_due_at": answer_due,
+        }
+        changes = {"formal": registered, "deadline_at": answer_due, "overdue_at": None}
+        entry: HistoryRecord = {
+            "action": "registered",
+            "at": _iso(now),
+            "actor": principal.sub,
+            "registration_number": registration.number,
+        }
+        if repository.update_appeal(stored=stored, changes=changes, entries=[entry]):
+            return {**stored, **changes}  # type: ignore[typeddict-item]
+    raise ConflictError("the appeal keeps changing; read it again and retry", field="appeal_id")
+
+
+def extend_formal(
+    *,
+    repository: AppealsRepository,
+    principal: Principal,
+    appeal_id: str,
+    extension: Extension,
+    enqueue: Callable[[OutboundMessage], None],
+) -> AppealRecord:
+    """Extend a registered 59-ФЗ appeal's answer deadline once, by up to 30 days, before it ends (ст. 12 ч. 2).
+
+    A ``notice`` to the citizen is queued as a reply where they wrote (it does not answer the appeal). A second
+    extension, one after the deadline or before the registration is a 409.
+    """
+    for _ in range(WRITE_ATTEMPTS):
+        stored = _writable(repository, principal, appeal_id)
+        formal = _formal_of(stored, "extend")
+        if "answer_due_at" not in formal:
+            raise ConflictError(
+                "register the appeal first: its answer deadline runs from the registration", field="formal"
+            )
+        if "extension_days" in formal:
+            raise ConflictError(
+                f"the answer deadline was extended already (by {formal['extension_days']} days); "
+                "59-ФЗ allows one extension",
+                field="days",
+            )
+        now = _now(stored["region_code"])
+        if now > _at(formal["answer_due_at"]):
+            raise ConflictError(
+                f"the answer deadline ended at {formal['answer_due_at']}; an extension is decided before it ends",
+                field="days",
+            )
+        answer_due = _iso(_at(formal["answer_due_at"]) + timedelta(days=extension.days))
+        extended: FormalRecord = {
+            **formal,
+            "answer_due_at": answer_due,
+            "extension_days": extension.days,
+            "extension_reason": extension.reason,
+            "extended_at": _iso(now),
+        }
+        changes: dict[str, Any] = {"formal": extended, "deadline_at": answer_due, "overdue_at": None}
+        entry: HistoryRecord = {
+            "action": "extended",
+            "at": _iso(now),
+            "actor": principal.sub,
+            "extension_days": extension.days,
+            "reason": extension.reason,
+        }
+        entries = [entry]
+        reply_id = None
+        if extension.notice is not None:
+            notice_reply = ReplyRequest(text=extension.notice, interim=True)
+            reply_id, outgoing, replied = _outgoing_reply(stored, principal, notice_reply, now)
+            changes |= outgoing
+            entries.append(replied)
+        if repository.update_appeal(stored=stored, changes=changes, entries=entries):
+            if reply_id is not None:
+                enqueue(OutboundMessage(appeal_id=appeal_id, reply_id=reply_id))
+            return {**stored, **changes}  # type: ignore[typeddict-item]
+    raise ConflictError("the appeal keeps changing; read it again and retry", field="appeal_id")
+
+
 # ---------------------------------------------------------------- replies to VK
 
 
@@ -516,34 +655,41 @@ def queue_reply(
             raise IllegalTransitionError(
                 current=stored["status"], action="interim_answer" if request.interim else "answer"
             )
-        if request.interim and stored["status"] != "interim_answer":
+        if request.interim and stored["status"] not in ("interim_answer", "escalated_59fz"):
             next_status(current=stored["status"], action="interim_answer")
-        reply_id = uuid.uuid4().hex
         now = _now(stored["region_code"])
-        outgoing: OutgoingRecord = {
-            "reply_id": reply_id,
-            "text": request.text,
-            "interim": request.interim,
-            "state": "queued",
-            "queued_at": _iso(now),
-            "actor": principal.sub,
-        }
-        changes: dict[str, Any] = {"outgoing": {**stored.get("outgoing", {}), reply_id: outgoing}}
+        reply_id, changes, entry = _outgoing_reply(stored, principal, request, now)
         if stored["status"] == "new":
             changes["status"] = "in_progress"
-        entry: HistoryRecord = {
-            "action": "replied",
-            "at": _iso(now),
-            "actor": principal.sub,
-            "reply_id": reply_id,
-            "interim": request.interim,
-        }
-        if "status" in changes:
             entry |= {"old_status": stored["status"], "new_status": "in_progress", "action_taken": "take"}
         if repository.update_appeal(stored=stored, changes=changes, entries=[entry]):
             enqueue(OutboundMessage(appeal_id=appeal_id, reply_id=reply_id))
             return ReplyAccepted(appeal_id=appeal_id, reply_id=reply_id, state="queued")
     raise ConflictError("the appeal keeps changing; read it again and retry", field="appeal_id")
+
+
+def _outgoing_reply(
+    stored: AppealRecord, principal: Principal, request: ReplyRequest, now: datetime
+) -> tuple[str, dict[str, Any], HistoryRecord]:
+    """A new reply stored on the appeal as ``queued``: (its id, the appeal's changes, its history entry)."""
+    reply_id = uuid.uuid4().hex
+    outgoing: OutgoingRecord = {
+        "reply_id": reply_id,
+        "text": request.text,
+        "interim": request.interim,
+        "state": "queued",
+        "queued_at": _iso(now),
+        "actor": principal.sub,
+    }
+    changes: dict[str, Any] = {"outgoing": {**stored.get("outgoing", {}), reply_id: outgoing}}
+    entry: HistoryRecord = {
+        "action": "replied",
+        "at": _iso(now),
+        "actor": principal.sub,
+        "reply_id": reply_id,
+        "interim": request.interim,
+    }
+    return reply_id, changes, entry
 
 
 def random_id(reply_id: str) -> int:
@@ -666,8 +812,11 @@ def answer_changes(
         changes |= _first_response(repository, stored, now)
         final = True
     elif interim:
-        target = "interim_answer"
-        changes |= _interim(repository, stored, now) if status != "interim_answer" else {}
+        target = status if status == "escalated_59fz" else "interim_answer"
+        if status == target:
+            changes |= _first_response(repository, stored, now)
+        else:
+            changes |= _interim(repository, stored, now)
         final = False
     else:
         target = next_status(current=status, action="answer")

@@ -20,7 +20,6 @@ LEGAL = {
     ("new", "interim_answer"): "interim_answer",
     ("in_progress", "interim_answer"): "interim_answer",
     ("forwarded", "interim_answer"): "interim_answer",
-    ("escalated_59fz", "interim_answer"): "interim_answer",
     ("new", "answer"): "answered",
     ("in_progress", "answer"): "answered",
     ("interim_answer", "answer"): "answered",

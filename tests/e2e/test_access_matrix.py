@@ -5,8 +5,10 @@ Targets: ``own`` is the institution an institution admin holds (region 54), ``pe
 ``foreign`` region 77. Every token but the federal admin's is of region 54 (the institution admin's of ``own``).
 
 The rules (README, "Access"): reading outside the scope answers 404, writing outside it 403, a role that may not
-do something at all 403; without a token every route answers 401. Portals never read appeals (citizens' texts and
-VK ids). A route missing here fails ``test_every_route_is_in_the_matrix``.
+do something at all 403; without a token every route answers 401. A 409 is a caller the rules let through whom the
+appeal's lifecycle then refuses (the matrix's appeals are not escalated under 59-ФЗ, so registration and extension
+stop there). Portals never read appeals (citizens' texts and VK ids). A route missing here fails
+``test_every_route_is_in_the_matrix``.
 """
 
 from __future__ import annotations
@@ -61,6 +63,8 @@ GET   /appeals/policies/{region}/deadline         200 200 200  200 200 404  200 
 POST  /appeals/{appeal}/assign                    200 200 200  200 200 403  200 200 403  403 403 403  403 403 403
 POST  /appeals/{appeal}/status                    200 200 200  200 200 403  200 200 403  200 403 403  403 403 403
 POST  /appeals/{appeal}/reply                     202 202 202  202 202 403  202 202 403  202 403 403  403 403 403
+POST  /appeals/{appeal}/registration              409 409 409  409 409 403  409 409 403  409 403 403  403 403 403
+POST  /appeals/{appeal}/extension                 409 409 409  409 409 403  409 409 403  409 403 403  403 403 403
 GET   /metrics/pages/{page}/activity              200 200 200  200 200 404  200 200 404  200 404 404  200 200 404
 GET   /metrics/regions/{region}/activity          200 200 200  200 200 404  200 200 404  403 403 404  200 200 404
 GET   /metrics/regions/{region}/dashboard         200 200 200  200 200 404  200 200 404  403 403 404  200 200 404
@@ -178,6 +182,8 @@ def _request(case: Case, target: Target) -> dict[str, Any]:
         "GET /appeals/policies/{region}/deadline": lambda: {"params": {"received_at": "2026-11-28T10:00:00+03:00"}},
         "POST /appeals/{appeal}/assign": lambda: {"json": {"institution_id": target.institution}},
         "POST /appeals/{appeal}/status": lambda: {"json": {"action": "take"}},
+        "POST /appeals/{appeal}/registration": lambda: {"json": {"number": "ЦУР-54/2026-1"}},
+        "POST /appeals/{appeal}/extension": lambda: {"json": {"days": 10, "reason": "запрошены документы"}},
         "POST /appeals/{appeal}/reply": lambda: {"json": {"text": "Спасибо, передали в учреждение.", "interim": True}},
         "PUT /registry/pages/{page}/vk-token": lambda: {"json": {"access_token": "vk1.a.matrix-token"}},
         "POST /metrics/quality-marks/award": lambda: {
