@@ -73,6 +73,9 @@ class InstitutionUpserted(ContractModel):
     status: Literal["active", "archived"] = "active"
     revision: int = Field(ge=1)
     oktmo: str | None = None
+    time_zone: str | None = Field(
+        default=None, description="IANA zone the institution keeps instead of its region's (None: the region's zone)"
+    )
 
 
 # ---------------------------------------------------------------- appeals -> metrics

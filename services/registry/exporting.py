@@ -37,6 +37,7 @@ def institution_cells(institution: InstitutionRecord, *, parent_ogrn: str | None
         "region": institution["region_code"],
         "oktmo": institution.get("oktmo"),
         "municipality": institution.get("municipality"),
+        "time_zone": institution.get("time_zone"),
         "level": display(spreadsheet.LEVELS, institution["level"]),
         "kind": display(spreadsheet.KINDS, institution["kind"]),
         "spheres": "; ".join(display(spreadsheet.SPHERES, sphere) for sphere in institution["spheres"]),

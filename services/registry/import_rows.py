@@ -132,6 +132,7 @@ _PARSERS: dict[str, Callable[[Any, str], Any]] = {
     "kpp": lambda raw, text: validation.validate_kpp(_digits(raw, text, {8: 9})),
     "oktmo": lambda raw, text: validation.validate_oktmo(_digits(raw, text, {7: 8, 10: 11})),
     "region": lambda _, text: _region(text),
+    "time_zone": lambda _, text: validation.validate_time_zone(text),
     "spheres": lambda _, text: _spheres(text),
     "website": lambda _, text: validation.validate_url(text),
     **dict.fromkeys(_LINK_PLATFORMS, lambda _, text: validation.validate_page_url(text)),

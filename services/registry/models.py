@@ -73,6 +73,7 @@ Inn = Annotated[str, BeforeValidator(_as_text), AfterValidator(validation.valida
 Ogrn = Annotated[str, BeforeValidator(_as_text), AfterValidator(validation.validate_ogrn)]
 Kpp = Annotated[str, BeforeValidator(_as_text), AfterValidator(validation.validate_kpp)]
 Oktmo = Annotated[str, BeforeValidator(_as_text), AfterValidator(validation.validate_oktmo)]
+TimeZone = Annotated[str, AfterValidator(validation.validate_time_zone)]
 RegionCode = Annotated[str, BeforeValidator(_region)]
 Url = Annotated[str, AfterValidator(validation.validate_url)]
 PageUrl = Annotated[str, AfterValidator(validation.validate_page_url)]
@@ -125,6 +126,7 @@ class RegionSettings(RegistryModel):
 
 PARENT_ID = "Founder (учредитель) institution id, of the same region"
 NO_PAGE_REASON = "Why no official page is kept (legal ground)"
+TIME_ZONE = "IANA time zone of Russia the institution keeps, e.g. Asia/Novosibirsk; null: its region's zone"
 
 
 class InstitutionBase(RegistryModel):
@@ -139,6 +141,7 @@ class InstitutionBase(RegistryModel):
     spheres: Spheres
     parent_id: str | None = Field(default=None, description=PARENT_ID)
     municipality: Text | None = None
+    time_zone: TimeZone | None = Field(default=None, description=TIME_ZONE)
     website: Url | None = None
     no_page_reason: Text | None = Field(default=None, description=NO_PAGE_REASON)
 
@@ -161,6 +164,7 @@ class InstitutionUpdate(RegistryModel):
     spheres: Spheres | None = None
     parent_id: str | None = None
     municipality: Text | None = None
+    time_zone: TimeZone | None = Field(default=None, description=TIME_ZONE)
     website: Url | None = None
     no_page_reason: Text | None = None
     status: Status | None = Field(default=None, description="`archived` also archives the institution's pages")
@@ -189,6 +193,7 @@ class InstitutionRead(BaseModel):
     spheres: list[Sphere]
     parent_id: str | None = Field(default=None, description=PARENT_ID)
     municipality: str | None = None
+    time_zone: str | None = Field(default=None, description=TIME_ZONE)
     website: str | None = None
     no_page_reason: str | None = Field(default=None, description=NO_PAGE_REASON)
     status: Status

@@ -38,6 +38,7 @@ INSTITUTION_FIELDS = (  # what the API and the spreadsheet describe an instituti
     "spheres",
     "parent_id",
     "municipality",
+    "time_zone",
     "website",
     "no_page_reason",
 )
@@ -64,6 +65,7 @@ class InstitutionRecord(TypedDict):
     oktmo: NotRequired[str]
     parent_id: NotRequired[str]
     municipality: NotRequired[str]
+    time_zone: NotRequired[str]
     website: NotRequired[str]
     no_page_reason: NotRequired[str]
 
@@ -216,6 +218,7 @@ def institution_event(record: InstitutionRecord) -> Event:
             institution_id=record["id"],
             region_code=record["region_code"],
             name=record["name"],
+            time_zone=record.get("time_zone"),
             short_name=record.get("short_name"),
             kind=record["kind"],
             level=record["level"],

@@ -109,6 +109,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("region", "Регион", ("region", "region_code", "субъект рф", "код региона")),
     Column("oktmo", "ОКТМО", ("oktmo",)),
     Column("municipality", "Муниципальное образование", ("municipality", "муниципалитет", "мо")),
+    Column("time_zone", "Часовой пояс", ("time_zone", "timezone", "часовая зона", "часовой пояс учреждения")),
     Column("level", "Уровень", ("level", "уровень учреждения", "уровень власти")),
     Column("kind", "Тип учреждения", ("kind", "type", "тип", "вид учреждения")),
     Column("spheres", "Сфера", ("spheres", "sphere", "сферы", "сфера деятельности", "отрасль")),

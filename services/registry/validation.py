@@ -1,4 +1,4 @@
-"""Checks of Russian registration numbers (INN, OGRN, KPP, OKTMO), page URLs and VK callback confirmation codes.
+"""Checks of Russian registration numbers (INN, OGRN, KPP, OKTMO), time zones, page URLs and VK confirmation codes.
 
 Each ``validate_*`` returns the normalised value or raises ``ValueError`` with a short reason that the API shows
 after the field name (``ogrn: checksum mismatch``). python-stdnum is imported lazily (only ``stdnum.ru.inn`` and
@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import cache
+from importlib.resources import files
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shared.vk_ids import MAX_VK_ID, parse_vk_id
 
@@ -89,6 +92,45 @@ def validate_oktmo(value: str) -> str:
     if not number.isdigit() or len(number) not in (8, 11):
         raise ValueError("must have 8 or 11 digits")
     return number
+
+
+@cache
+def russian_time_zones() -> dict[str, str]:
+    """Russia's IANA zones (Europe/Kaliningrad ... Asia/Anadyr) by lower-case name, each one ``ZoneInfo`` loads.
+
+    They are the zones tzdata's ``zone1970.tab`` lists for country RU (Europe/Simferopol is listed for RU and UA);
+    read once, on the first check.
+    """
+    table = files("tzdata").joinpath("zoneinfo", "zone1970.tab").read_text(encoding="utf-8")
+    zones: dict[str, str] = {}
+    for line in table.splitlines():
+        columns = line.split("\t")
+        if line.startswith("#") or len(columns) < 3 or "RU" not in columns[0].split(","):
+            continue
+        try:
+            ZoneInfo(columns[2])
+        except ZoneInfoNotFoundError:
+            continue
+        zones[columns[2].lower()] = columns[2]
+    return zones
+
+
+@cache
+def _iana_zone_names() -> frozenset[str]:
+    """Every IANA zone name tzdata has, lower case (to tell a foreign zone from a misspelt one)."""
+    names = files("tzdata").joinpath("zones").read_text(encoding="utf-8").split()
+    return frozenset(name.lower() for name in names)
+
+
+def validate_time_zone(value: str) -> str:
+    """An IANA time zone of Russia (``Asia/Novosibirsk``), in any letter case; returned as tzdata spells it."""
+    name = value.strip().lower()
+    zone = russian_time_zones().get(name)
+    if zone is None:
+        if name in _iana_zone_names():
+            raise ValueError("not one of Russia's time zones, such as Europe/Moscow or Asia/Novosibirsk")
+        raise ValueError("unknown time zone: give an IANA name such as Europe/Moscow or Asia/Novosibirsk")
+    return zone
 
 
 def validate_url(value: str) -> str:

@@ -54,6 +54,31 @@ def test_create_read_update_institution(
     assert unknown_parent.status_code == 422 and unknown_parent.json()["detail"][0]["field"] == "parent_id"
 
 
+def test_institution_time_zone(
+    client: TestClient, admin54: dict[str, str], create_institution: Callable[..., dict[str, Any]]
+) -> None:
+    plain = create_institution()
+    assert plain["time_zone"] is None  # the region's zone
+    body = institution_payload(time_zone="asia/krasnoyarsk")
+    created = client.post("/registry/institutions", json=body, headers=admin54)
+    assert created.status_code == 201, created.text
+    institution = created.json()
+    assert institution["time_zone"] == "Asia/Krasnoyarsk"
+    url = f"/registry/institutions/{institution['id']}"
+    assert client.get(url, headers=admin54).json()["time_zone"] == "Asia/Krasnoyarsk"
+    moved = client.patch(url, json={"time_zone": "Asia/Novosibirsk"}, headers=admin54)
+    assert moved.status_code == 200 and moved.json()["time_zone"] == "Asia/Novosibirsk"
+    assert moved.json()["revision"] == institution["revision"] + 1
+    for zone, reason in (("Europe/Berlin", "not one of Russia's time zones"), ("Asia/Novosibirk", "unknown time zone")):
+        bad = client.patch(url, json={"time_zone": zone}, headers=admin54)
+        assert bad.status_code == 422 and bad.json()["detail"][0]["field"] == "time_zone"
+        assert bad.json()["message"].startswith(f"time_zone: {reason}")
+    assert client.get(url, headers=admin54).json()["time_zone"] == "Asia/Novosibirsk"
+    cleared = client.patch(url, json={"time_zone": None}, headers=admin54)
+    assert cleared.status_code == 200 and cleared.json()["time_zone"] is None
+    assert client.get(url, headers=admin54).json()["time_zone"] is None
+
+
 def test_duplicates_are_409(
     client: TestClient,
     federal: dict[str, str],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -12,6 +13,7 @@ from services.registry import publishing
 from shared import wiring
 from shared.config import get_settings
 from shared.errors import UnavailableError
+from shared.events import InstitutionUpserted, parse_event
 from shared.vk_secret import secret_matches
 from tests.registry.helpers import drain, institution_payload, page_payload
 
@@ -52,6 +54,41 @@ def test_every_change_publishes_an_event(client: TestClient, federal: dict[str, 
         assert rotated["confirmation_code"] == "newcode1"
         assert secret_matches(SECRET + "x", salt=rotated["secret_salt"], expected_hash=rotated["secret_hash"])
         assert not secret_matches(SECRET, salt=rotated["secret_salt"], expected_hash=rotated["secret_hash"])
+
+
+def test_institution_event_carries_the_time_zone(client: TestClient, federal: dict[str, str]) -> None:
+    body = institution_payload(time_zone="Asia/Vladivostok")
+    institution = client.post("/registry/institutions", json=body, headers=federal).json()
+    client.patch(f"/registry/institutions/{institution['id']}", json={"time_zone": None}, headers=federal)
+    for messages in events_by_queue():
+        assert [m["body"]["payload"]["time_zone"] for m in messages] == ["Asia/Vladivostok", None]
+        payload = parse_event(json.dumps(messages[0])).body.payload
+        assert isinstance(payload, InstitutionUpserted) and payload.time_zone == "Asia/Vladivostok"
+
+
+def test_an_institution_event_without_a_time_zone_still_parses() -> None:
+    """Events published before the field existed (still in queues or DLQs) read as "the region's zone"."""
+    old = {
+        "event_id": "e1",
+        "occurred_at": "2026-01-10T10:00:00Z",
+        "producer": "registry",
+        "body": {
+            "type": "institution.upserted",
+            "version": 1,
+            "payload": {
+                "institution_id": "i1",
+                "region_code": "54",
+                "name": "Школа",
+                "kind": "school",
+                "level": "municipal",
+                "spheres": ["education"],
+                "revision": 3,
+                "oktmo": "50701000",
+            },
+        },
+    }
+    payload = parse_event(json.dumps(old)).body.payload
+    assert isinstance(payload, InstitutionUpserted) and payload.time_zone is None and payload.oktmo == "50701000"
 
 
 def test_outbox_relay_republishes_after_a_failed_publish(

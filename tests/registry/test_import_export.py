@@ -249,6 +249,7 @@ def test_export_then_import_is_a_no_op(
         kpp="5401AB001",
         oktmo="50701000001",
         municipality="г. Бердск",
+        time_zone="Asia/Omsk",
         website="https://s.ru/a",
         short_name="Школа",
         spheres=["education", "culture", "sport"],
@@ -279,6 +280,35 @@ def test_export_then_import_is_a_no_op(
     header = [cell.value for cell in next(workbook.active.iter_rows(max_row=1))]
     assert header == [column.header for column in spreadsheet.COLUMNS]
     assert client.get("/registry/export", params={"region": "01"}, headers=admin54).status_code == 404
+
+
+def test_time_zone_column(client: TestClient, admin54: dict[str, str]) -> None:
+    header = "Наименование;ИНН;ОГРН;Тип учреждения;Сфера;Часовой пояс"
+    rows = [
+        f"Школа в Омске;{make_inn(31)};{make_ogrn(31)};Школа;Образование;asia/omsk",
+        f"Школа без пояса;{make_inn(32)};{make_ogrn(32)};Школа;Образование;",
+        f"Школа в Берлине;{make_inn(33)};{make_ogrn(33)};Школа;Образование;Europe/Berlin",
+        f"Школа на Марсе;{make_inn(34)};{make_ogrn(34)};Школа;Образование;Mars/Olympus",
+    ]
+    report = upload(client, admin54, "\n".join([header, *rows]).encode(), name="r.csv")
+    assert report["created"] == 2 and report["skipped"] == 2
+    problems = {(e["row"], e["column"]): e["message"] for e in report["errors"]}
+    assert problems[(4, "Часовой пояс")].startswith("not one of Russia's time zones")
+    assert problems[(5, "Часовой пояс")].startswith("unknown time zone")
+    items = client.get("/registry/institutions", params={"limit": 100}, headers=admin54).json()["items"]
+    zones = {i["name"]: i["time_zone"] for i in items}
+    assert zones == {"Школа в Омске": "Asia/Omsk", "Школа без пояса": None}
+
+    exported = client.get("/registry/export", params={"region": "54", "format": "csv"}, headers=admin54).content
+    lines = exported.decode("utf-8-sig").splitlines()
+    position = lines[0].split(";").index("Часовой пояс")
+    assert sorted(line.split(";")[position] for line in lines[1:]) == ["", "Asia/Omsk"]
+    moved = exported.replace(b"Asia/Omsk", b"Asia/Tomsk")
+    update = upload(client, admin54, moved, name="e.csv")
+    assert (update["created"], update["updated"], update["unchanged"]) == (0, 1, 1)
+    assert update["changes"][0]["fields"] == ["Часовой пояс: Asia/Omsk → Asia/Tomsk"]
+    items = client.get("/registry/institutions", params={"limit": 100}, headers=admin54).json()["items"]
+    assert {i["name"]: i["time_zone"] for i in items}["Школа в Омске"] == "Asia/Tomsk"
 
 
 def test_import_publishes_counters_and_events(client: TestClient, admin54: dict[str, str]) -> None:

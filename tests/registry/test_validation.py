@@ -1,4 +1,4 @@
-"""INN / OGRN / KPP / OKTMO rules, as functions and as 422 responses naming the field."""
+"""INN / OGRN / KPP / OKTMO / time zone rules, as functions and as 422 responses naming the field."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.registry import validation
+from shared.regions import REGIONS
 from tests.registry.helpers import institution_payload, make_inn, make_ogrn
 
 
@@ -67,6 +68,54 @@ def test_oktmo(value: str, ok: bool) -> None:
             validation.validate_oktmo(value)
 
 
+@pytest.mark.parametrize(
+    ("value", "zone"),
+    [
+        ("Asia/Novosibirsk", "Asia/Novosibirsk"),
+        (" europe/moscow ", "Europe/Moscow"),
+        ("Europe/Kaliningrad", "Europe/Kaliningrad"),
+        ("Asia/Kamchatka", "Asia/Kamchatka"),
+        ("Europe/Simferopol", "Europe/Simferopol"),
+    ],
+)
+def test_valid_time_zone(value: str, zone: str) -> None:
+    assert validation.validate_time_zone(value) == zone
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("Europe/Berlin", "not one of Russia's time zones"),
+        ("Asia/Almaty", "not one of Russia's time zones"),
+        ("UTC", "not one of Russia's time zones"),
+        ("Asia/Novosibirk", "unknown time zone"),
+        ("MSK+4", "unknown time zone"),
+        ("", "unknown time zone"),
+        ("../../etc/passwd", "unknown time zone"),
+        ("Europe/Moscow\x00", "unknown time zone"),
+    ],
+)
+def test_invalid_time_zone(value: str, reason: str) -> None:
+    with pytest.raises(ValueError, match=reason):
+        validation.validate_time_zone(value)
+
+
+def test_time_zones_are_russias() -> None:
+    zones = set(validation.russian_time_zones().values())
+    assert {"Europe/Kaliningrad", "Europe/Moscow", "Asia/Yekaterinburg", "Asia/Vladivostok", "Asia/Anadyr"} <= zones
+    assert {region.timezone for region in REGIONS} <= zones  # every region's own zone may be named explicitly
+    assert not {"Europe/Minsk", "Asia/Almaty", "Europe/Kyiv", "Asia/Tashkent"} & zones
+
+
+@given(st.text(max_size=40))
+def test_time_zone_validator_never_crashes(value: str) -> None:
+    try:
+        result = validation.validate_time_zone(value)
+    except ValueError:
+        return
+    assert result in validation.russian_time_zones().values()
+
+
 @given(st.integers(min_value=0, max_value=10**7 - 1), st.sampled_from(["01", "54", "77", "99"]))
 def test_generated_numbers_are_valid_and_any_digit_change_breaks_them(serial: int, region: str) -> None:
     inn, ogrn = make_inn(serial, region), make_ogrn(serial, region)
@@ -105,6 +154,9 @@ def test_url_helpers() -> None:
         ({"inn": "500100732259"}, "inn: a 12-digit personal INN"),
         ({"kpp": "77070100X"}, "kpp: must be 4 digits"),
         ({"oktmo": "123"}, "oktmo: must have 8 or 11 digits"),
+        ({"time_zone": "Europe/Berlin"}, "time_zone: not one of Russia's time zones"),
+        ({"time_zone": "Mars/Olympus_Mons"}, "time_zone: unknown time zone"),
+        ({"time_zone": 7}, "time_zone:"),
         ({"region_code": "00"}, "region_code: unknown region code"),
         ({"spheres": []}, "spheres:"),
         ({"spheres": ["education", "culture", "sport", "youth"]}, "spheres:"),
