@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import uuid
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,7 +24,7 @@ from tests.console.conftest import screenshot
 from tests.console.contract import contract, field_exists, find_operation, response_schema
 from tests.factories import wall_comment
 from tooling.local import keys
-from tooling.local.seed import DEMO_PAGES, seed_demo
+from tooling.local.seed import DEMO_PAGES, DemoPage, seed_demo
 from tooling.local.stack import LocalStack
 
 READS: set[str] = set()
@@ -45,10 +46,10 @@ class Demo:
             for role in ("regional_admin", "operator")
         }
 
-    def comment(self, text: str, **object_fields: Any) -> dict[str, Any]:
-        """Send a citizen's comment as VK does and wait until it is an appeal of region 54."""
-        page = DEMO_PAGES[0]
-        envelope = wall_comment(page.group_id, page.secret, text, **object_fields)
+    def comment(self, text: str, *, vk_page: DemoPage = DEMO_PAGES[0], **object_fields: Any) -> dict[str, Any]:
+        """Send a citizen's comment as VK does (to the first demo page unless told) and wait until it is an appeal of
+        region 54."""
+        envelope = wall_comment(vk_page.group_id, vk_page.secret, text, **object_fields)
         wait_for(lambda: self.vk.post("/vk/callback", json=envelope).text == "ok", timeout=30)
 
         def listed() -> dict[str, Any] | None:
@@ -280,6 +281,173 @@ def test_dashboard_shows_the_metrics_dashboard_kpis_and_breakdowns(page: Any, de
     with page.expect_download() as download:
         page.get_by_role("button", name="Недельный отчёт (XLSX)").click()
     assert download.value.suggested_filename == "weekly-report-54.xlsx"
+    collect_reads(page)
+
+
+def _shown(value: str, zone: str) -> str:
+    """An instant as the console shows it (``Intl`` ru-RU): ``03.11.2026, 10:00`` in ``zone``."""
+    return datetime.fromisoformat(value).astimezone(ZoneInfo(zone)).strftime("%d.%m.%Y, %H:%M")
+
+
+def _formal_appeal(demo: Demo, text: str, *, register: str | None = None) -> dict[str, Any]:
+    """A new appeal in a thread of its own, escalated under 59-ФЗ through the API (and registered as ``register``)."""
+    post_id = uuid.uuid4().int % 1_000_000
+    appeal = demo.comment(f"{text} ({post_id})", post_id=post_id)
+    operator = demo.clients["operator"]
+    escalated = operator.post(f"/appeals/{appeal['id']}/status", json={"action": "escalate"})
+    assert escalated.status_code == 200, escalated.text
+    if register is None:
+        return dict(escalated.json())
+    registered = operator.post(f"/appeals/{appeal['id']}/registration", json={"number": register})
+    assert registered.status_code == 200, registered.text
+    return dict(registered.json())
+
+
+def test_operator_escalates_registers_and_extends_a_59fz_appeal(page: Any, demo: Demo) -> None:
+    demo_page = DEMO_PAGES[0]
+    demo.vk.post("/_local/vk/secrets", json={"group_id": demo_page.group_id, "secret": demo_page.secret})
+    post_id = uuid.uuid4().int % 1_000_000
+    appeal = demo.comment(f"Прошу проверить управляющую компанию: подвал дома затоплен ({post_id})", post_id=post_id)
+    token = {"access_token": "vk1.a.console-test-token"}
+    assert demo.clients["regional_admin"].put(f"/registry/pages/{appeal['page_id']}/vk-token", json=token).is_success
+    operator = demo.clients["operator"]
+    sign_in(page, demo.base, "operator")
+    page.goto(f"{demo.base}/console/#/appeals/{appeal['id']}")
+    page.get_by_test_id("appeal-text").wait_for()
+    assert page.get_by_test_id("formal-track").count() == 0, "no 59-ФЗ panel before the escalation"
+
+    page.get_by_role("button", name="Обращение по 59-ФЗ").click()
+    page.get_by_test_id("appeal-status").filter(has_text="Обращение по 59-ФЗ").wait_for()
+    panel = page.get_by_test_id("formal-track")
+    panel.wait_for()
+    escalated = operator.get(f"/appeals/{appeal['id']}").json()
+    zone, formal = escalated["time_zone"], escalated["formal"]
+    assert panel.get_by_test_id("formal-escalated").inner_text() == _shown(formal["escalated_at"], zone)
+    registration_due = panel.get_by_test_id("formal-registration-due").inner_text()
+    assert _shown(formal["registration_due_at"], zone) in registration_due
+    assert re.search(r"через (3 д|2 д 23 ч)", registration_due) and "Просрочено" not in registration_due
+    assert panel.get_by_test_id("formal-number").inner_text() == "не зарегистрировано"
+    assert zone in panel.get_by_test_id("appeal-zone").inner_text()
+    assert "регистрация по 59-ФЗ" in page.get_by_test_id("appeal-deadline").inner_text()
+    assert panel.get_by_role("button", name="Продлить срок").count() == 0, "extended only once registered"
+
+    number = f"54-{post_id}"
+    panel.get_by_label("Регистрационный номер").fill(number)
+    panel.get_by_label("Дата и время регистрации").fill("2020-01-01T10:00")
+    panel.get_by_role("button", name="Зарегистрировать").click()
+    refused = panel.get_by_role("alert")
+    refused.wait_for()
+    assert refused.inner_text().startswith("Обращение не зарегистрировано. Неверные данные: registered_at")
+
+    typed = (datetime.fromisoformat(formal["escalated_at"]).astimezone(ZoneInfo(zone)) + timedelta(minutes=1)).replace(
+        second=0
+    )
+    panel.get_by_label("Дата и время регистрации").fill(typed.strftime("%Y-%m-%dT%H:%M"))
+    panel.get_by_role("button", name="Зарегистрировать").click()
+    panel.get_by_test_id("formal-number").filter(has_text=f"№ {number}").wait_for()
+    assert panel.get_by_role("alert").count() == 0
+    registered = operator.get(f"/appeals/{appeal['id']}").json()["formal"]
+    assert datetime.fromisoformat(registered["registered_at"]) == typed, "the time typed, in the appeal's zone"
+    assert panel.get_by_test_id("formal-registered").inner_text() == _shown(registered["registered_at"], zone)
+    answer_due = _shown(registered["answer_due_at"], zone)
+    assert answer_due in panel.get_by_test_id("formal-answer-due").inner_text()
+    assert answer_due in panel.get_by_test_id("formal-result").inner_text()
+    assert panel.get_by_role("button", name="Зарегистрировать").count() == 0
+
+    notice = "Срок рассмотрения вашего обращения продлён на 10 дней: запрошены документы управляющей компании."
+    panel.get_by_label("Дней (1–30)").fill("10")
+    panel.get_by_label("Причина продления").fill("запрос документов в управляющей компании")
+    panel.get_by_label("Уведомление жителю").fill(notice)
+    panel.get_by_role("button", name="Продлить срок").click()
+    panel.get_by_test_id("formal-extension").filter(has_text="на 10 дн.").wait_for()
+    extended = operator.get(f"/appeals/{appeal['id']}").json()
+    moved = datetime.fromisoformat(extended["formal"]["answer_due_at"]) - datetime.fromisoformat(
+        registered["answer_due_at"]
+    )
+    assert moved == timedelta(days=10)
+    assert _shown(extended["formal"]["answer_due_at"], zone) in panel.get_by_test_id("formal-answer-due").inner_text()
+    assert "запрос документов в управляющей компании" in panel.get_by_test_id("formal-extension").inner_text()
+    assert panel.get_by_role("button", name="Продлить срок").count() == 0, "59-ФЗ allows one extension"
+    page.get_by_test_id("outgoing-replies").get_by_text(notice).wait_for()
+    page.locator(".history").get_by_text(f"№ {number}").wait_for()
+    page.locator(".history").get_by_text("Срок ответа по 59-ФЗ продлён").wait_for()
+    assert page.get_by_test_id("appeal-status").inner_text() == "Обращение по 59-ФЗ"
+    screenshot(page, "13-appeal-59fz")
+    collect_reads(page)
+
+
+def test_an_extension_made_meanwhile_refuses_the_forms_one_readably(page: Any, demo: Demo) -> None:
+    appeal = _formal_appeal(demo, "Прошу проверить начисления за отопление в доме 12", register="54-ОГ-17")
+    sign_in(page, demo.base, "operator")
+    page.goto(f"{demo.base}/console/#/appeals/{appeal['id']}")
+    panel = page.get_by_test_id("formal-track")
+    panel.get_by_label("Дней (1–30)").fill("5")
+    panel.get_by_label("Причина продления").fill("запрос в ресурсоснабжающую организацию")
+    colleague = {"days": 7, "reason": "запрос в жилищную инспекцию"}
+    meanwhile = demo.clients["operator"].post(f"/appeals/{appeal['id']}/extension", json=colleague)
+    assert meanwhile.status_code == 200, meanwhile.text
+
+    panel.get_by_role("button", name="Продлить срок").click()
+    alert = panel.get_by_role("alert")
+    alert.wait_for()
+    assert alert.inner_text().startswith("Срок не продлён. Конфликт:")
+    assert "extended already (by 7 days)" in alert.inner_text()
+    panel.get_by_test_id("formal-extension").filter(has_text="на 7 дн.: запрос в жилищную инспекцию").wait_for()
+    assert panel.get_by_role("button", name="Продлить срок").count() == 0, "the appeal was read again"
+    assert alert.is_visible(), "the refusal stays shown after the form goes"
+    screenshot(page, "14-appeal-59fz-conflict")
+    collect_reads(page)
+
+
+def test_a_missed_registration_deadline_is_highlighted(page: Any, demo: Demo) -> None:
+    appeal = _formal_appeal(demo, "Прошу принять меры: во дворе дома 3 провалился асфальт")
+    sign_in(page, demo.base, "operator")
+    # Four days on by the browser's clock: the session is kept valid there (the API checks the token by its own).
+    page.evaluate(
+        """(key) => {
+          const session = JSON.parse(sessionStorage.getItem(key));
+          sessionStorage.setItem(key, JSON.stringify({ ...session, expiresAt: session.expiresAt + 10 * 86400 }));
+        }""",
+        "gospubliki.session",
+    )
+    page.clock.set_fixed_time(datetime.now(UTC) + timedelta(days=4))
+    page.goto(f"{demo.base}/console/#/appeals/{appeal['id']}")
+    page.reload()
+    due = page.get_by_test_id("formal-registration-due")
+    due.locator(".badge.overdue").filter(has_text="Просрочено").wait_for()
+    assert "просрочено на 1 д" in due.inner_text()
+    assert "overdue" in (due.get_attribute("class") or "")
+    assert "просрочено на 1 д" in page.get_by_test_id("appeal-deadline").inner_text()
+    assert "Просрочено" not in page.get_by_test_id("formal-answer-due").inner_text(), "its answer deadline waits"
+    assert page.get_by_role("button", name="Зарегистрировать").is_visible(), "a late registration is still recorded"
+    screenshot(page, "15-appeal-59fz-overdue")
+
+
+def test_an_institutions_own_time_zone_shows_next_to_the_deadline(page: Any, demo: Demo) -> None:
+    hospital = DEMO_PAGES[2]
+    admin = demo.clients["regional_admin"]
+    pages = admin.get("/registry/pages", params={"region": "54", "limit": 100}).json()["items"]
+    institution_id = next(item["institution_id"] for item in pages if item["group_id"] == hospital.group_id)
+    changed = admin.patch(f"/registry/institutions/{institution_id}", json={"time_zone": "Asia/Omsk"})
+    assert changed.status_code == 200, changed.text
+
+    def projected() -> bool:
+        query = {"received_at": "2026-11-03T10:00:00+07:00", "institution_id": institution_id}
+        deadline = demo.clients["operator"].get("/appeals/policies/54/deadline", params=query)
+        return deadline.status_code == 200 and deadline.json()["due_at"].endswith("+06:00")
+
+    wait_for(projected, timeout=30, interval=0.5)  # the registry's event reached the appeals service
+    post_id = uuid.uuid4().int % 1_000_000
+    text = f"Когда в поликлинике начнёт работать окулист? ({post_id})"
+    appeal = demo.comment(text, vk_page=hospital, post_id=post_id)
+    assert appeal["time_zone"] == "Asia/Omsk"
+    sign_in(page, demo.base, "operator")
+    page.goto(f"{demo.base}/console/#/appeals/{appeal['id']}")
+    note = page.get_by_test_id("appeal-zone")
+    note.filter(has_text="часовой пояс учреждения").wait_for()
+    assert note.inner_text() == "Время: Asia/Omsk — часовой пояс учреждения (в регионе Asia/Novosibirsk)"
+    assert page.get_by_test_id("appeal-deadline").inner_text().startswith(_shown(appeal["due_at"], "Asia/Omsk"))
+    screenshot(page, "16-appeal-own-time-zone")
     collect_reads(page)
 
 

@@ -64,3 +64,16 @@ def test_a_removed_field_or_route_is_reported() -> None:
     ]
     del spec["paths"]["/registry/coverage"]
     assert problems(spec, "coverage", contract()["coverage"]) == ["coverage (GET /registry/coverage): no such route"]
+
+
+def test_a_removed_59fz_field_is_reported_for_the_panel_and_its_forms() -> None:
+    spec = copy.deepcopy(services_openapi())
+    del spec["components"]["schemas"]["FormalTrack"]["properties"]["extension_days"]
+    del spec["components"]["schemas"]["Extension"]["properties"]["notice"]
+    assert problems(spec, "getAppeal", contract()["getAppeal"]) == [
+        "getAppeal (GET /appeals/{appeal_id}): the response has no field formal.extension_days"
+    ]
+    assert problems(spec, "extendAppeal", contract()["extendAppeal"]) == [
+        "extendAppeal (POST /appeals/{appeal_id}/extension): the body has no field notice",
+        "extendAppeal (POST /appeals/{appeal_id}/extension): the response has no field formal.extension_days",
+    ]

@@ -74,6 +74,8 @@ export const HISTORY = {
   reply_failed: "ВКонтакте не принял ответ",
   reopened: "Житель написал снова",
   overdue: "Срок ответа истёк",
+  registered: "Зарегистрировано по 59-ФЗ",
+  extended: "Срок ответа по 59-ФЗ продлён",
 };
 
 export const VK_ERRORS = {
@@ -142,6 +144,7 @@ export const can = {
   correctAppeals: (s) => ["operator", "regional_admin", "federal_admin"].includes(s.role),
   replyAppeals: (s) => ["operator", "regional_admin", "federal_admin", "institution_admin"].includes(s.role),
   assignAppeals: (s) => ["operator", "regional_admin", "federal_admin"].includes(s.role),
+  formalTrack: (s) => ["operator", "regional_admin", "federal_admin", "institution_admin"].includes(s.role),
   editPages: (s) => ["regional_admin", "federal_admin", "institution_admin"].includes(s.role),
   importRegistry: (s) => ["regional_admin", "federal_admin"].includes(s.role),
   regionWide: (s) => s.role !== "institution_admin",
@@ -157,6 +160,39 @@ export function formatDateTime(value, timeZone) {
     hour: "2-digit",
     minute: "2-digit",
   }).format(new Date(value));
+}
+
+// The UTC offset (minutes) of a time zone at an instant (ms since the epoch).
+function zoneOffset(timeZone, at) {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat("en-US", {
+      timeZone,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+      second: "2-digit",
+    })
+      .formatToParts(at)
+      .map((part) => [part.type, Number(part.value)]),
+  );
+  const wall = Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second);
+  return Math.round((wall - Math.floor(at / 1000) * 1000) / 60000);
+}
+
+// A datetime-local value ("2026-11-03T10:00") read as the wall clock of timeZone: ISO 8601 with that zone's offset.
+export function zonedIso(local, timeZone) {
+  const [day, time = "00:00"] = local.split("T");
+  const [year, month, date] = day.split("-").map(Number);
+  const [hours, minutes, seconds = 0] = time.split(":").map(Number);
+  const wall = Date.UTC(year, month - 1, date, hours, minutes, seconds);
+  const offset = zoneOffset(timeZone, wall - zoneOffset(timeZone, wall) * 60000);
+  const pad = (n) => String(n).padStart(2, "0");
+  const sign = offset < 0 ? "-" : "+";
+  const span = Math.abs(offset);
+  return `${day}T${pad(hours)}:${pad(minutes)}:${pad(seconds)}${sign}${pad(Math.floor(span / 60))}:${pad(span % 60)}`;
 }
 
 export function formatNumber(value, digits = 0) {
@@ -248,6 +284,11 @@ export function vkLink(source) {
 
 export function isOpen(appeal) {
   return !["answered", "closed", "no_action"].includes(appeal.status);
+}
+
+// Whether an instant (ISO 8601) has passed.
+export function isPast(value, now = Date.now()) {
+  return Boolean(value) && new Date(value).getTime() < now;
 }
 
 export function isOverdue(appeal, now = Date.now()) {

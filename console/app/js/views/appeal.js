@@ -1,5 +1,7 @@
 // One appeal: text and context, classification (editable), deadline, history, answer quality, and the actions the
-// API offers: reply (interim or final) with its send state, assignment to an institution, status changes.
+// API offers: reply (interim or final) with its send state, assignment to an institution, status changes, and for an
+// appeal escalated under 59-ФЗ its track (registration within 3 days, answer within 30, one extension).
+// Every instant shows in the appeal's own time zone (its institution's, or its region's).
 import { useEffect, useState } from "preact/hooks";
 
 import {
@@ -20,8 +22,10 @@ import {
   html,
   isOpen,
   isOverdue,
+  isPast,
   label,
   vkLink,
+  zonedIso,
 } from "../ui.js";
 
 const POLL_MS = 1000;
@@ -34,8 +38,8 @@ const TRANSITIONS = {
   interim_answer: ["escalated_59fz"],
   answered: ["closed", "in_progress"],
   forwarded: ["in_progress"],
-  escalated_59fz: ["in_progress"],
-  no_action: ["in_progress"],
+  escalated_59fz: [], // a formal appeal stays on its 59-ФЗ track until answered
+  no_action: ["new"],
   closed: [],
 };
 
@@ -168,8 +172,152 @@ function Actions({ ctx, appeal, onChanged }) {
   </div>`;
 }
 
+// The zone the appeal's deadlines run in, and a note of it (marked when it is not the region's own).
+function ZoneNote({ zone, regionZone }) {
+  const own = regionZone && zone !== regionZone;
+  return html`<p class="zone muted" data-testid="appeal-zone">
+    Время: ${zone}${own ? html` — часовой пояс учреждения (в регионе ${regionZone})` : null}
+  </p>`;
+}
+
+function RegisterForm({ ctx, appeal, zone, onResult }) {
+  const [number, setNumber] = useState("");
+  const [at, setAt] = useState("");
+  const [busy, setBusy] = useState(false);
+  const submit = async (event) => {
+    event.preventDefault();
+    setBusy(true);
+    const body = { number: number.trim(), ...(at ? { registered_at: zonedIso(at, zone) } : {}) };
+    try {
+      const { formal } = await ctx.api.call("registerAppeal", { path: { appeal_id: appeal.id }, body });
+      onResult({
+        ok: `Зарегистрировано под № ${formal.registration_number}, ответ до ${formatDateTime(formal.answer_due_at, zone)}`,
+      });
+    } catch (error) {
+      onResult({ error, title: "Обращение не зарегистрировано" });
+    }
+    setBusy(false);
+  };
+  return html`<form class="formal-form" onSubmit=${submit} data-write="register">
+    <h3>Регистрация</h3>
+    <label
+      >Регистрационный номер
+      <input type="text" name="number" required maxlength="64" value=${number} onInput=${(e) => setNumber(e.target.value)}
+    /></label>
+    <label
+      >Дата и время регистрации (${zone}; пусто — сейчас)
+      <input type="datetime-local" name="registered_at" value=${at} onInput=${(e) => setAt(e.target.value)}
+    /></label>
+    <button type="submit" class="primary" disabled=${busy || !number.trim()}>Зарегистрировать</button>
+  </form>`;
+}
+
+function ExtendForm({ ctx, appeal, zone, onResult }) {
+  const [draft, setDraft] = useState({ days: "", reason: "", notice: "" });
+  const [busy, setBusy] = useState(false);
+  const set = (name) => (e) => setDraft({ ...draft, [name]: e.target.value });
+  const submit = async (event) => {
+    event.preventDefault();
+    setBusy(true);
+    const notice = draft.notice.trim();
+    const body = { days: Number(draft.days), reason: draft.reason.trim(), ...(notice ? { notice } : {}) };
+    try {
+      const { formal } = await ctx.api.call("extendAppeal", { path: { appeal_id: appeal.id }, body });
+      const due = formatDateTime(formal.answer_due_at, zone);
+      const told = notice ? "; уведомление жителю отправляется во ВКонтакте" : "";
+      onResult({ ok: `Срок ответа продлён на ${formal.extension_days} дн., до ${due}${told}` });
+    } catch (error) {
+      onResult({ error, title: "Срок не продлён" });
+    }
+    setBusy(false);
+  };
+  return html`<form class="formal-form" onSubmit=${submit} data-write="extend">
+    <h3>Продление срока</h3>
+    <p class="muted">59-ФЗ допускает одно продление, не более чем на 30 дней, до истечения срока ответа.</p>
+    <label
+      >Дней (1–30)
+      <input type="number" name="days" min="1" max="30" step="1" required value=${draft.days} onInput=${set("days")}
+    /></label>
+    <label
+      >Причина продления
+      <textarea name="reason" rows="2" required maxlength="1000" value=${draft.reason} onInput=${set("reason")}></textarea>
+    </label>
+    <label
+      >Уведомление жителю во ВКонтакте (необязательно)
+      <textarea name="notice" rows="3" maxlength="4000" value=${draft.notice} onInput=${set("notice")}></textarea>
+    </label>
+    <button type="submit" class="primary" disabled=${busy || !draft.days || !draft.reason.trim()}>Продлить срок</button>
+  </form>`;
+}
+
+// The 59-ФЗ track of an escalated appeal: its deadlines (the one passed marked overdue), registration, extension,
+// and the form for its next step. A result stays shown after the appeal is read again (the form it came from may go).
+function FormalPanel({ ctx, appeal, zone, regionZone, onChanged }) {
+  const [result, setResult] = useState(null);
+  const { formal } = appeal;
+  if (!formal) return null;
+  const now = Date.now();
+  const open = isOpen(appeal);
+  const registered = Boolean(formal.registration_number);
+  const writable = can.formalTrack(ctx.session) && appeal.status === "escalated_59fz";
+  const registrationOverdue = !registered && open && isPast(formal.registration_due_at, now);
+  const registeredLate = registered && new Date(formal.registered_at) > new Date(formal.registration_due_at);
+  const answerOverdue = registered && open && isPast(formal.answer_due_at, now);
+  const extendedAt = formatDateTime(formal.extended_at, zone);
+  const onResult = (outcome) => {
+    setResult(outcome);
+    if (outcome.ok || outcome.error?.status === 409) onChanged();
+  };
+  const overdueBadge = html` <span class="badge overdue">Просрочено</span>`;
+  return html`<section class="card formal" data-testid="formal-track" aria-labelledby="formal-title">
+    <h2 id="formal-title">59-ФЗ</h2>
+    <dl class="facts">
+      <dt>Передано по 59-ФЗ</dt>
+      <dd data-testid="formal-escalated">${formatDateTime(formal.escalated_at, zone)}</dd>
+      <dt>Зарегистрировать до</dt>
+      <dd data-testid="formal-registration-due" class=${registrationOverdue ? "overdue" : null}>
+        ${formatDateTime(formal.registration_due_at, zone)}
+        ${!registered && open ? html` · ${countdown(formal.registration_due_at, now)}` : null}
+        ${registrationOverdue ? overdueBadge : null}
+      </dd>
+      <dt>Рег. номер</dt>
+      <dd data-testid="formal-number">
+        ${registered ? `№ ${formal.registration_number}` : html`<span class="muted">не зарегистрировано</span>`}
+      </dd>
+      <dt>Зарегистрировано</dt>
+      <dd data-testid="formal-registered">
+        ${formatDateTime(formal.registered_at, zone)}
+        ${registeredLate ? html` <span class="badge overdue">Позже срока</span>` : null}
+      </dd>
+      <dt>Ответить до</dt>
+      <dd data-testid="formal-answer-due" class=${answerOverdue ? "overdue" : null}>
+        ${formal.answer_due_at
+          ? formatDateTime(formal.answer_due_at, zone)
+          : html`<span class="muted">30 дней с регистрации</span>`}
+        ${registered && open ? html` · ${countdown(formal.answer_due_at, now)}` : null}
+        ${answerOverdue ? overdueBadge : null}
+      </dd>
+      <dt>Продление</dt>
+      <dd data-testid="formal-extension">
+        ${formal.extension_days
+          ? html`на ${formal.extension_days} дн.: ${formal.extension_reason} <span class="muted">(${extendedAt})</span>`
+          : html`<span class="muted">не продлевался</span>`}
+      </dd>
+    </dl>
+    <${ZoneNote} zone=${zone} regionZone=${regionZone} />
+    ${writable && !registered && ctx.api.has("registerAppeal") !== false
+      ? html`<${RegisterForm} ctx=${ctx} appeal=${appeal} zone=${zone} onResult=${onResult} />`
+      : null}
+    ${writable && registered && !formal.extension_days && ctx.api.has("extendAppeal") !== false
+      ? html`<${ExtendForm} ctx=${ctx} appeal=${appeal} zone=${zone} onResult=${onResult} />`
+      : null}
+    ${result?.ok && html`<p class="ok" role="status" data-testid="formal-result">${result.ok}</p>`}
+    <${ErrorBox} error=${result?.error} title=${result?.title} />
+  </section>`;
+}
+
 export function AppealView({ ctx, id }) {
-  const { api, timeZone } = ctx;
+  const { api, regions } = ctx;
   const [appeal, setAppeal] = useState(null);
   const [context, setContext] = useState({});
   const [error, setError] = useState(null);
@@ -217,6 +365,9 @@ export function AppealView({ ctx, id }) {
   const { page, institution } = context;
   const link = vkLink(appeal.source);
   const overdue = isOverdue(appeal);
+  const regionZone = regions.find((r) => r.code === appeal.region_code)?.timezone;
+  const timeZone = appeal.time_zone ?? regionZone ?? ctx.timeZone;
+  const formalDue = appeal.formal && (appeal.formal.answer_due_at ?? appeal.formal.registration_due_at);
   return html`<article class="appeal-detail" aria-labelledby="appeal-title">
     <p><a href="#/inbox">← К списку</a></p>
     <div class="title-row">
@@ -251,8 +402,9 @@ export function AppealView({ ctx, id }) {
             ${appeal.replies.map(
               (reply) => html`<li data-reply-state=${reply.state}>
                 <p>${reply.interim ? "Промежуточный: " : ""}${reply.text}</p>
-                <p class="muted">${label(REPLY_STATES, reply.state)} ·
-                  ${formatDateTime(reply.sent_at ?? reply.queued_at, timeZone)}</p>
+                <p class="muted">
+                  ${label(REPLY_STATES, reply.state)} · ${formatDateTime(reply.sent_at ?? reply.queued_at, timeZone)}
+                </p>
                 ${reply.error &&
                 html`<div class="error" role="alert">
                   ВКонтакте не принял ответ: ${VK_ERRORS[reply.error_code] ?? reply.error}
@@ -261,6 +413,7 @@ export function AppealView({ ctx, id }) {
             )}
           </ul>
         </div>`}
+        <${FormalPanel} ctx=${ctx} appeal=${appeal} zone=${timeZone} regionZone=${regionZone} onChanged=${load} />
         <${ReplyForm} ctx=${ctx} appeal=${appeal} onSent=${() => setWaitingSince(Date.now())} />
         ${waitingSince && html`<p role="status" class="muted">Ожидаем ответ ВКонтакте…</p>`}
         <section class="card">
@@ -275,6 +428,9 @@ export function AppealView({ ctx, id }) {
                   ${entry.old_status && entry.new_status
                     ? html` · ${label(STATUSES, entry.old_status)} → ${label(STATUSES, entry.new_status)}`
                     : null}
+                  ${entry.registration_number ? html` · № ${entry.registration_number}` : null}
+                  ${entry.extension_days ? html` · на ${entry.extension_days} дн.` : null}
+                  ${entry.reason ? html`<div class="muted">${entry.reason}</div>` : null}
                   ${entry.text ? html`<div class="muted">${entry.text}</div>` : null}
                 </li>`,
             )}
@@ -284,12 +440,19 @@ export function AppealView({ ctx, id }) {
       <aside>
         <div class="card">
           <h2>Срок</h2>
-          ${appeal.due_at
+          ${formalDue
             ? html`<p data-testid="appeal-deadline">
-                ${formatDateTime(appeal.due_at, timeZone)}
-                ${isOpen(appeal) ? html`<br /><strong>${countdown(appeal.due_at)}</strong>` : null}
+                ${formatDateTime(formalDue, timeZone)}
+                ${isOpen(appeal) ? html`<br /><strong>${countdown(formalDue)}</strong>` : null}
+                <br /><span class="muted">${appeal.formal.answer_due_at ? "ответ по 59-ФЗ" : "регистрация по 59-ФЗ"}</span>
               </p>`
-            : html`<p class="muted">Срок не установлен</p>`}
+            : appeal.due_at
+              ? html`<p data-testid="appeal-deadline">
+                  ${formatDateTime(appeal.due_at, timeZone)}
+                  ${isOpen(appeal) ? html`<br /><strong>${countdown(appeal.due_at)}</strong>` : null}
+                </p>`
+              : html`<p class="muted">Срок не установлен</p>`}
+          <${ZoneNote} zone=${timeZone} regionZone=${regionZone} />
           ${appeal.first_response_at &&
           html`<p class="muted">
             Первый ответ ${formatDateTime(appeal.first_response_at, timeZone)}
