@@ -15,12 +15,16 @@ from services.appeals.repository import AppealsRepository
 from shared import wiring
 from shared.aws import dynamodb, secrets, sqs
 from shared.config import get_settings
+from shared.logs import get_logger
 from shared.errors import UnavailableError
 
 if TYPE_CHECKING:
+    from shared.events import Event
+    from shared.outbox import OutboxRecord
     from services.appeals.workflow import Effects, Notice, OutboundMessage
     from shared.vk_api import VkApi
 
+logger = get_logger("appeals")
 SQS_BATCH_SIZE = 10
 
 
@@ -86,20 +90,35 @@ def enqueue_reply(message: OutboundMessage) -> None:
 def send_notices(notices: Sequence[Notice]) -> None:
     """Put notices on the notifications queue (dropped when none is configured)."""
     url = get_settings().appeals_notifications_queue_url
+def publish_events(events: Sequence[Event]) -> None:
+    """Send appeal events and activities to the metrics service's activity queue (dropped when none is configured);
+    raises if the queue did not take them all."""
+    from shared.publisher import publish
+
+    url = get_settings().activity_queue_url
+    if url and events:
+        publish(events, queue_urls=[url])
+
+
+def dispatch_outbox(records: Sequence[OutboxRecord]) -> bool:
+    """Publish the events of committed outbox records and delete them; never raises (``False``: publishing failed
+    and ``AppealsOutboxFunction`` relays them)."""
+    from shared.outbox import dispatch
+
+    return dispatch(store=repository(), records=records, publish=publish_events, logger=logger)
+
+
     if url and notices:
         _send(url, [(item.notice_id, item.model_dump_json()) for item in notices])
 
 
 def publish_effects(effects: Effects) -> None:
-    """Publish a change's appeal events to the metrics queue and its notices to the notifications queue."""
+    """Publish what a change produced: its committed outbox records (a failure is left to the relay), its other
+    appeal events to the metrics queue and its notices to the notifications queue."""
     from shared.events import make_event
-    from shared.publisher import publish
 
-    if effects.events and get_settings().activity_queue_url:
-        publish(
-            [make_event("appeals", payload) for payload in effects.events],
-            queue_urls=[get_settings().activity_queue_url],
-        )
+    dispatch_outbox(effects.outbox)
+    publish_events([make_event("appeals", payload) for payload in effects.events])
     send_notices(effects.notices)
 
 

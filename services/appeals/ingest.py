@@ -3,8 +3,9 @@
 Entrypoint only: parse the queued envelope, find the page, dispatch on ``type`` through ``handle_event``
 (imported with the appeals service on the first record, not at cold start). Dedupe lives in the effects'
 transactions; an event we cannot use is recorded as rejected, so only infrastructure failures fail a record.
-Activities are published once per invocation, after every record ran (a failed publish fails the invocation, and
-the redelivered records re-publish the same activity ids).
+Activities, appeal events and notices are published once per invocation, after every record ran; nothing is
+written to an outbox here (SQS redelivery is the retry): a failed publish fails the invocation, and the redelivered
+records re-publish the same activity ids, ``change_id``s and ``notice_id``s (a duplicate re-emits what it had).
 """
 
 from __future__ import annotations

@@ -29,13 +29,15 @@ Items (``PK`` / ``SK``):
 - ``OUTBOUND#{key}`` / ``OUTBOUND`` - a reply we sent, by what VK's echo will carry (the comment's natural key, or
   ``message:{group_id}:id:{message_id}``): the echo is matched to it, not counted as another answer.
 
+- ``OUTBOX#{0..15}`` / ``{created_at}#{uuid}`` - appeal events of a workflow change, written in its transaction
+  and deleted once published (``shared.outbox``; ``AppealsOutboxFunction`` relays leftovers).
 Only Get/Put/Update/Delete/Query and ``TransactWriteItems`` (through ``shared.transactions``); no Scan.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from dataclasses import field as dataclass_field
 from datetime import UTC, date, datetime
@@ -43,6 +45,7 @@ from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict, cast
 
 from shared.dynamo import decode_cursor, deserialize, encode_cursor, is_conditional_failure, serialize, serialize_value
 from shared.transactions import ConditionFailed, transact_write
+from shared.outbox import OutboxRecord, delete_records, records_before, transaction_put
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -786,7 +789,7 @@ class AppealsRepository:
             {
                 "Put": {
                     "TableName": self.table,
-                    "Item": serialize({"PK": f"REPLY#{reply_id}", "SK": "REPLY", "entity": "reply"}),
+                    "Item": serialize(reply),
                     "ConditionExpression": "attribute_not_exists(PK)",
                 }
             },
@@ -808,6 +811,9 @@ class AppealsRepository:
                     }
                 )
         try:
+        reply = {"PK": f"REPLY#{reply_id}", "SK": "REPLY", "entity": "reply"}
+        if answer is not None:
+            reply["appeal_id"] = answer.stored["id"]
             transact_write(self.client, items)
         except ConditionFailed as failure:
             concurrent = failure.failed(2) and not (failure.failed(0) or failure.failed(1))
@@ -841,6 +847,12 @@ class AppealsRepository:
             else:
                 assignments.append(f"{key} = :{key}")
                 values[f":{key}"] = serialize_value(value)
+    def replied_appeal(self, reply_id: str) -> str | None:
+        """The id of the appeal a stored community reply was applied to (``None``: to none, or not stored)."""
+        key = serialize({"PK": f"REPLY#{reply_id}", "SK": "REPLY"})
+        item = self.client.get_item(TableName=self.table, Key=key).get("Item")
+        return deserialize(item).get("appeal_id") if item else None
+
         if entries:
             assignments.append(_APPEND_HISTORY)
             values |= _history_values(*entries)
@@ -867,7 +879,8 @@ class AppealsRepository:
         """Apply a workflow change to an appeal if its status is still the one read; False if it changed.
 
         ``thread_answered`` marks (True) or clears (False) its thread entry's answered mark; ``outbound`` records
-        the VK key of a reply we sent, for its echo.
+        the VK key of a reply we sent, for its echo; ``outbox`` holds the change's events, written in the same
+        transaction (``shared.outbox``: the caller dispatches them after the commit).
         """
         items: list[dict[str, Any]] = [{"Update": self._appeal_update(stored, changes, entries)}]
         if event is not None:
@@ -890,6 +903,7 @@ class AppealsRepository:
                     "Put": {
                         "TableName": self.table,
                         "Item": serialize({"PK": f"OUTBOUND#{key}", "SK": "OUTBOUND", "entity": "outbound", **match}),
+        outbox: OutboxRecord | None = None,
                     }
                 }
             )
@@ -920,12 +934,24 @@ class AppealsRepository:
         )
         return [_appeal_record(item) for item in result.get("Items", [])]
 
+        if outbox is not None:
+            items.append(transaction_put(self.table, outbox))
     def previous_in_thread(self, *, thread: str, before: int, limit: int = 20) -> list[ThreadEntry]:
         """The thread's answered appeals before VK time ``before``, latest first."""
         result = self.client.query(
             TableName=self.table,
             KeyConditionExpression="PK = :pk AND SK < :before",
             FilterExpression="attribute_exists(answered_at)",
+    # ------------------------------------------------------------ outbox (``shared.outbox``)
+
+    def outbox_before(self, created_before: str) -> Iterator[OutboxRecord]:
+        """Outbox records created before an ISO 8601 UTC time, shard by shard."""
+        return records_before(self.client, self.table, created_before)
+
+    def delete_outbox(self, records: Iterable[OutboxRecord]) -> None:
+        """Forget outbox records whose events are published."""
+        delete_records(self.client, self.table, records)
+
             ExpressionAttributeValues={
                 ":pk": {"S": f"THREAD#{thread}"},
                 ":before": {"S": _thread_sort_key(before, "")},

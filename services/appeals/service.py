@@ -228,8 +228,10 @@ def record_appeal(
     received_at = iso(vk_time(appeal.date), zone=get_region(page.region_code).zone)
     classified = _classify(appeal.text, received_at)
     labels = Labels.of(classified)
-    fresh = labels.kind == "appeal" and repository.get_appeal(appeal.id) is None
-    if fresh and _reopen(repository, page, appeal, event_id, event_type):
+    ``appeal.created`` goes to ``effects`` every time, and an urgent appeal's notice also when it was stored by an
+    earlier delivery (whose publish may have failed), so redelivery re-emits both with the same ids.
+    existing = repository.get_appeal(appeal.id) if labels.kind == "appeal" else None
+    if labels.kind == "appeal" and existing is None and _reopen(repository, page, appeal, event_id, event_type):
         return False
     record: AppealRecord = {
         "id": appeal.id,
@@ -270,8 +272,11 @@ def record_appeal(
     stored = repository.record_appeal(appeal=record, root=appeal.root, event=_seen(page, event_id, event_type))
     if effects is not None:
         effects.events.append(workflow.created_event(record))
-        if stored and labels.kind == "appeal" and labels.priority == "urgent":
-            effects.notices.append(workflow.notice(record, "appeal.urgent", "created"))
+        if labels.kind == "appeal" and labels.priority == "urgent":
+            # a redelivery notices the appeal stored before again (same notice_id): its first publish may have failed
+            noticed = record if stored else existing or repository.get_appeal(appeal.id)
+            if noticed is not None and _still_urgent(noticed):
+                effects.notices.append(workflow.notice(noticed, "appeal.urgent", "created"))
     return stored
 
 
@@ -284,6 +289,11 @@ def edit_appeal(
     event_type: str,
     edited_at: datetime,
 ) -> bool:
+def _still_urgent(record: AppealRecord) -> bool:
+    """An open appeal whose priority is (still) urgent."""
+    return record["kind"] == "appeal" and record.get("priority") == "urgent" and record["status"] in OPEN_STATUSES
+
+
     """Replace the appeal's text and attachments, keeping every text version in ``history``, and classify it again.
 
     The model's new labels become the appeal's unless an operator corrected them; a change of the model's labels
@@ -424,7 +434,8 @@ def answer_appeal(
     A reply sent from the system is recognised by the ids VK returned for it (or, while they are being recorded,
     by its text on the appeal it was sent for): it answers that appeal, once, as an interim or final answer. A reply
     written in VK answers the replied-to or earliest unanswered appeal. The write fails (and the record is retried)
-    if the appeal changed meanwhile.
+    if the appeal changed meanwhile. A reply applied before (a redelivery) adds its appeal's ``appeal.answered``
+    to ``effects`` again: the batch that wrote it may have failed to publish it.
     """
     match = repository.read_outbound(reply.outbound_key) if reply.outbound_key else None
     target = _answer_target(repository, reply, match)
@@ -463,6 +474,8 @@ def answer_appeal(
 
 def reject_event(*, repository: AppealsRepository, page: PageRef, event_id: str, event_type: str, reason: str) -> None:
     """Record a VK event this service cannot use, with the reason, so it is acknowledged once and not retried."""
+    if outcome == "duplicate" and effects is not None:
+        _answered_again(repository, stable_id(reply.natural_key), effects)
     repository.reject_event(_seen(page, event_id, event_type), reason=reason)
 
 
@@ -470,6 +483,15 @@ def reject_event(*, repository: AppealsRepository, page: PageRef, event_id: str,
 
 
 def _ensure_reads_appeals(principal: Principal) -> None:
+def _answered_again(repository: AppealsRepository, reply_id: str, effects: Effects) -> None:
+    """A reply applied before (a redelivery): ``appeal.answered`` of the appeal it answered, again (same
+    ``change_id``, counted once), since the first delivery's publish may have failed after its write."""
+    appeal_id = repository.replied_appeal(reply_id)
+    answered = repository.get_appeal(appeal_id) if appeal_id is not None else None
+    if answered is not None and answered.get("answered_at"):
+        effects.events.append(workflow.answered_event(answered))
+
+
     """Portals never get a citizen's text or VK id (152-ФЗ): 403 saying where their figures are."""
     if principal.role is Role.PORTAL:
         raise ForbiddenError(PORTAL_REFUSAL)

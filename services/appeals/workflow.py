@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import uuid
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, cast
@@ -61,7 +61,9 @@ from shared.events import (
     Payload,
 )
 from shared.regions import get_region, is_region
+    make_event,
 
+from shared.outbox import OutboxRecord, new_record
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
@@ -115,12 +117,14 @@ class OutboundMessage(BaseModel):
 
 @dataclass
 class Effects:
-    """What a change produced for other services and the ЦУР: events for metrics, notices for the webhook."""
+    """What changes produced for other services and the ЦУР, to publish after their writes: events for metrics,
+    notices for the webhook, and outbox records (events already committed with their change, ``shared.outbox``)."""
 
     events: list[Payload] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
 
 
+    outbox: list[OutboxRecord] = field(default_factory=list)
 # ---------------------------------------------------------------- time and policy
 
 
@@ -423,9 +427,8 @@ def _formal_deadline(formal: FormalRecord) -> str:
     return formal.get("answer_due_at") or formal["registration_due_at"]
 
 
-def _effects_of(before: AppealRecord, changes: Mapping[str, Any], effects: Effects | None) -> None:
-    if effects is None:
-        return
+def _events_of(before: AppealRecord, changes: Mapping[str, Any]) -> list[Payload]:
+    """The appeal events of a status change: ``appeal.answered`` when it becomes answered, ``appeal.closed``."""
     after = {**before, **changes}
     if changes.get("status") == "answered" and before["status"] != "answered":
         effects.events.append(answered_event(after))
@@ -433,7 +436,13 @@ def _effects_of(before: AppealRecord, changes: Mapping[str, Any], effects: Effec
         closed = AppealClosed(
             **_facts(after, f"closed:{after['id']}:{after['closed_at']}"), closed_at=after["closed_at"]
         )
-        effects.events.append(closed)
+        events.append(closed)
+    return events
+
+
+def _outbox(events: Sequence[Payload]) -> OutboxRecord:
+    """An outbox record of appeal events, written in the transaction of their change (``shared.outbox``)."""
+    return new_record(make_event("appeals", payload) for payload in events)
 
 
 def change_status(
@@ -447,7 +456,9 @@ def change_status(
     """Apply a lifecycle action (or reach a status), recorded in the history with actor, time, old and new status.
 
     An action whose target status the appeal already has is a no-op (a repeated click); an illegal one is a 409
-    naming the current status. ``forward`` goes through ``assign`` (it names the institution).
+    naming the current status. ``forward`` goes through ``assign`` (it names the institution). The change's events
+    are written with it (outbox) and added to ``effects.outbox`` to be dispatched after the commit; whatever is not
+    dispatched ``AppealsOutboxFunction`` relays.
     """
     for _ in range(WRITE_ATTEMPTS):
         stored = _writable(repository, principal, appeal_id)
@@ -474,8 +485,13 @@ def change_status(
             thread = True
         elif action in ("reopen", "restore"):
             thread = False
-        if repository.update_appeal(stored=stored, changes=changes, entries=[entry], thread_answered=thread):
-            _effects_of(stored, changes, effects)
+        events = _events_of(stored, changes)
+        outbox = _outbox(events) if events else None
+        if repository.update_appeal(
+            stored=stored, changes=changes, entries=[entry], thread_answered=thread, outbox=outbox
+        ):
+            if effects is not None and outbox is not None:
+                effects.outbox.append(outbox)
             return {**stored, **changes}  # type: ignore[typeddict-item]
     raise ConflictError("the appeal keeps changing; read it again and retry", field="appeal_id")
 
@@ -868,8 +884,8 @@ def flag_overdue(
 ) -> int:
     """Flag every open appeal past its running deadline (the sparse ``DEADLINE`` index), once per deadline.
 
-    The event and the notice are published before the flag is written: a crash in between publishes them again
-    (same ``change_id`` and ``notice_id``) rather than never.
+    The notice is published before the flag is written: a crash in between sends it again (same ``notice_id``)
+    rather than never. ``appeal.overdue`` is written with the flag (outbox) and dispatched after each round.
     """
     flagged = 0
     for _ in range(MAX_ROUNDS):
@@ -880,14 +896,13 @@ def flag_overdue(
             deadline_at = stored.get("deadline_at")
             if not deadline_at or stored["status"] not in OPEN_STATUSES:
                 continue
-            effects = Effects(
-                events=[AppealOverdue(**_facts(stored, f"overdue:{stored['id']}:{deadline_at}"), due_at=deadline_at)],
-                notices=[notice(stored, "appeal.overdue", deadline_at)],
-            )
-            publish(effects)
+            publish(Effects(notices=[notice(stored, "appeal.overdue", deadline_at)]))
+            overdue = AppealOverdue(**_facts(stored, f"overdue:{stored['id']}:{deadline_at}"), due_at=deadline_at)
+            outbox = _outbox([overdue])
             local = now.astimezone(get_region(stored["region_code"]).zone).replace(microsecond=0)
             entry: HistoryRecord = {"action": "overdue", "at": _iso(local)}
-            if repository.update_appeal(stored=stored, changes={"overdue_at": _iso(local)}, entries=[entry]):
+            changes = {"overdue_at": _iso(local)}
+            if repository.update_appeal(stored=stored, changes=changes, entries=[entry], outbox=outbox):
                 flagged += 1
         if len(batch) < 100 or flagged >= limit:
             break
@@ -916,6 +931,8 @@ def anonymise_closed(*, repository: AppealsRepository, now: datetime, limit: int
             if repository.update_appeal(stored=stored, changes=changes, entries=[]):
                 done += 1
         if len(batch) < 100 or done >= limit:
+                committed.outbox.append(outbox)
+        publish(committed)
             break
     return done
 

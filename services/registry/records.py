@@ -139,13 +139,6 @@ CoverageCounters = TypedDict(
 """Coverage counters of a region, or of one sphere in a region (``counters.COUNTER_ATTRIBUTES``)."""
 
 
-class OutboxRecord(TypedDict):
-    """Events of a committed change not yet known to be published; ``id`` starts with its creation time."""
-
-    id: str
-    events: list[Event]
-
-
 @dataclass
 class Unit:
     """One institution's change (before/after) with some of its pages' changes and their events, committed at once."""
@@ -218,7 +211,6 @@ def institution_event(record: InstitutionRecord) -> Event:
             institution_id=record["id"],
             region_code=record["region_code"],
             name=record["name"],
-            time_zone=record.get("time_zone"),
             short_name=record.get("short_name"),
             kind=record["kind"],
             level=record["level"],
@@ -226,6 +218,7 @@ def institution_event(record: InstitutionRecord) -> Event:
             status=record["status"],
             revision=record["revision"],
             oktmo=record.get("oktmo"),
+            time_zone=record.get("time_zone"),
         ),
     )
 

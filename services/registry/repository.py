@@ -8,7 +8,8 @@ Items (``PK`` / ``SK``):
   ``PAGEURL#{url_key}`` (``SK`` ``A``, attribute ``owner_id``).
 - ``COVERAGE#{region}`` / ``ALL`` | ``SPHERE#{sphere}`` - coverage counters, changed with ``ADD`` in the transaction
   that changes an institution (the delta of its contribution before and after).
-- ``OUTBOX#{0..15}`` / ``{created_at}#{uuid}`` - events of a committed change not yet known to be published.
+- ``OUTBOX#{0..15}`` / ``{created_at}#{uuid}`` - events of a committed change not yet known to be published
+  (``shared.outbox``'s layout).
 - ``REGIONCFG#{region}`` / ``A`` - per-region settings.
 - ``REGIONDATA#{region}`` / ``A`` - the region has institutions: a federal list reads the 89 markers with one
   BatchGetItem and queries only the regions that have any.
@@ -82,14 +83,11 @@ from services.registry.filters import InstitutionFilter, PageFilter, terms_match
 from services.registry.records import (
     CoverageCounters,
     InstitutionRecord,
-    OutboxRecord,
     PageRecord,
     RegionSettingsRecord,
     Unit,
     name_key,
     name_terms,
-    new_id,
-    now_iso,
 )
 from services.registry.storage import (
     REFERENCES_PER_QUERY,
@@ -106,16 +104,23 @@ from services.registry.storage import (
     cursor_contents,
     read_across,
 )
-from shared.dynamo import chunked, serialize
+from shared.dynamo import serialize
 from shared.errors import BadRequestError
-from shared.events import Event, parse_event
+from shared.events import Event
+from shared.outbox import (
+    OutboxRecord,
+    delete_records,
+    new_record,
+    new_records,
+    records_before,
+    stored_item,
+    transaction_put,
+)
 from shared.transactions import MAX_TRANSACTION_ITEMS, ConditionFailed, transact_write
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-OUTBOX_SHARDS = 16
-OUTBOX_EVENTS_PER_ITEM = 200  # ~1 KB an event; an item holds at most 400 KB
 BULK_WRITE_THREADS = 8  # parallel BatchWriteItem calls of a bulk import
 LIST_REQUESTS = 9  # DynamoDB requests one list page may send (a use case may add one GetItem)
 MAX_PROBED_WORDS = 3  # query words whose postings a name search probes on its first page
@@ -171,10 +176,6 @@ def _region_settings_key(region_code: str) -> dict[str, str]:
 
 def _region_marker_key(region_code: str) -> dict[str, str]:
     return {"PK": f"REGIONDATA#{region_code}", "SK": "A"}
-
-
-def _outbox_key(outbox_id: str) -> dict[str, str]:
-    return {"PK": f"OUTBOX#{int(outbox_id[-4:], 16) % OUTBOX_SHARDS}", "SK": outbox_id}
 
 
 def _pair(key: Mapping[str, Any]) -> tuple[str, str]:
@@ -734,9 +735,8 @@ class RegistryRepository:
         them; the importer's deterministic ids make a retried import converge on the same items.
         """
         outbox = []
-        for events in chunked((event for unit in units for event in unit.events), OUTBOX_EVENTS_PER_ITEM):
-            record = _new_outbox(events)
-            self._table.put(_outbox_item(record))
+        for record in new_records(event for unit in units for event in unit.events):
+            self._table.put(stored_item(record))
             outbox.append(record)
         requests: dict[tuple[str, str], dict[str, Any]] = {}
         delta: Counter[CounterKey] = Counter()
@@ -762,14 +762,11 @@ class RegistryRepository:
 
     def outbox_before(self, created_before: str) -> Iterator[OutboxRecord]:
         """Outbox records created before an ISO 8601 time, shard by shard."""
-        for shard in range(OUTBOX_SHARDS):
-            partition = Partition(key=("PK", f"OUTBOX#{shard}"), sort_attribute="SK", sort_before=created_before)
-            for item in self._table.query_all(partition):
-                yield OutboxRecord(id=item["SK"], events=[parse_event(raw) for raw in item.get("events", [])])
+        return records_before(self._client, self._table.name, created_before)
 
     def delete_outbox(self, records: Iterable[OutboxRecord]) -> None:
         """Forget outbox records whose events are published."""
-        self._table.batch_write({"DeleteRequest": {"Key": serialize(_outbox_key(r["id"]))}} for r in records)
+        delete_records(self._client, self._table.name, records)
 
     # ------------------------------------------------------------ transactions of units
 
@@ -810,9 +807,9 @@ class RegistryRepository:
         items.extend(
             {"Update": add_request(self._table.name, key, amounts)} for key, amounts in _counter_changes(delta)
         )
-        outbox = _new_outbox(events) if events else None
+        outbox = new_record(events) if events else None
         if outbox:
-            items.append({"Put": {"TableName": self._table.name, "Item": serialize(_outbox_item(outbox))}})
+            items.append(transaction_put(self._table.name, outbox))
         return items, owners, outbox
 
     def _pack(self, units: Sequence[Unit]) -> Iterator[list[Unit]]:
@@ -896,12 +893,3 @@ def _counter_changes(delta: Counter[CounterKey]) -> list[tuple[dict[str, str], d
         if value:
             by_item.setdefault(_pair(_counter_key(region_code, sphere)), {})[attribute] = value
     return [({"PK": pk, "SK": sk}, amounts) for (pk, sk), amounts in sorted(by_item.items())]
-
-
-def _new_outbox(events: Iterable[Event]) -> OutboxRecord:
-    return OutboxRecord(id=f"{now_iso()}#{new_id()}", events=list(events))
-
-
-def _outbox_item(record: OutboxRecord) -> Item:
-    events = [event.model_dump_json() for event in record["events"]]
-    return {**_outbox_key(record["id"]), "entity": "outbox", "events": events}
