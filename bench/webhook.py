@@ -44,7 +44,7 @@ def _env() -> None:
             "AWS_REGION": "eu-central-1",
             "AWS_DEFAULT_REGION": "eu-central-1",
             "GOSPUBLIKI_INGEST_QUEUE_URL": QUEUE_URL,
-            "GOSPUBLIKI_PAGE_CACHE_TTL_SECONDS": "3600",
+            "GOSPUBLIKI_CACHE_TTL_SECONDS": "3600",
             "POWERTOOLS_LOG_LEVEL": "WARNING",
         }
     )

@@ -65,7 +65,9 @@ class Settings(BaseModel):
 
     vk_api_url: str = Field(default="https://api.vk.com/method", description="VK API base; the fake VK locally")
 
-    page_cache_ttl_seconds: float = Field(default=30.0, ge=0, description="Webhook's in-memory page cache TTL")
+    cache_ttl_seconds: float = Field(
+        default=30.0, ge=0, description="How long a process keeps pages, policies and institutions it read (appeals)"
+    )
 
     @property
     def registry_event_queue_urls(self) -> list[str]:

@@ -1,4 +1,4 @@
-"""The appeals service's wiring: its repository and page cache, the VK client, queues and secrets, built from the
+"""The appeals service's wiring: its repository, the VK client, queues and secrets, built from the
 settings on first use.
 
 ``shared.wiring.reset()`` forgets them, so the next use reads the (changed) environment again.
@@ -10,34 +10,30 @@ from collections.abc import Sequence
 from functools import cache
 from typing import TYPE_CHECKING
 
-from services.appeals.pages import PageCache
 from services.appeals.repository import AppealsRepository
 from shared import wiring
 from shared.aws import dynamodb, secrets, sqs
 from shared.config import get_settings
-from shared.logs import get_logger
 from shared.errors import UnavailableError
+from shared.logs import get_logger
 
 if TYPE_CHECKING:
+    from services.appeals.workflow import Effects, Notice, OutboundMessage
     from shared.events import Event
     from shared.outbox import OutboxRecord
-    from services.appeals.workflow import Effects, Notice, OutboundMessage
     from shared.vk_api import VkApi
 
-logger = get_logger("appeals")
 SQS_BATCH_SIZE = 10
+logger = get_logger("appeals")
 
 
 @cache
 def repository() -> AppealsRepository:
-    """The appeals repository over this process's table and client."""
-    return AppealsRepository(client=dynamodb(), table=get_settings().appeals_table)
-
-
-@cache
-def page_cache() -> PageCache:
-    """The process's cache of projected pages by VK community."""
-    return PageCache(repository=repository(), ttl_seconds=get_settings().page_cache_ttl_seconds)
+    """The appeals repository over this process's table and client (its hot-path reads cached per process)."""
+    settings = get_settings()
+    return AppealsRepository(
+        client=dynamodb(), table=settings.appeals_table, cache_ttl_seconds=settings.cache_ttl_seconds
+    )
 
 
 @cache
@@ -90,6 +86,10 @@ def enqueue_reply(message: OutboundMessage) -> None:
 def send_notices(notices: Sequence[Notice]) -> None:
     """Put notices on the notifications queue (dropped when none is configured)."""
     url = get_settings().appeals_notifications_queue_url
+    if url and notices:
+        _send(url, [(item.notice_id, item.model_dump_json()) for item in notices])
+
+
 def publish_events(events: Sequence[Event]) -> None:
     """Send appeal events and activities to the metrics service's activity queue (dropped when none is configured);
     raises if the queue did not take them all."""
@@ -108,10 +108,6 @@ def dispatch_outbox(records: Sequence[OutboxRecord]) -> bool:
     return dispatch(store=repository(), records=records, publish=publish_events, logger=logger)
 
 
-    if url and notices:
-        _send(url, [(item.notice_id, item.model_dump_json()) for item in notices])
-
-
 def publish_effects(effects: Effects) -> None:
     """Publish what a change produced: its committed outbox records (a failure is left to the relay), its other
     appeal events to the metrics queue and its notices to the notifications queue."""
@@ -123,5 +119,4 @@ def publish_effects(effects: Effects) -> None:
 
 
 wiring.on_reset(repository.cache_clear)
-wiring.on_reset(page_cache.cache_clear)
 wiring.on_reset(vk_api.cache_clear)

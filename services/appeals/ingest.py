@@ -41,7 +41,7 @@ def process_record(record: SQSRecord) -> None:
         return
     if event.retry_counter:
         logger.info("VK redelivered an event", extra={"type": event.type, "retry_counter": event.retry_counter})
-    page = bootstrap.page_cache().lookup(event.group_id)
+    page = bootstrap.repository().cached_page_by_group(event.group_id)
     if page is None or not page.active:
         logger.info("event for an unknown or archived group dropped", extra={"group_id": event.group_id})
         return

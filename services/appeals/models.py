@@ -174,7 +174,7 @@ class FormalTrack(AppealModel):
 
 
 class Appeal(AppealModel):
-    """A citizen's comment or message addressed to an official page; every instant in the region's zone."""
+    """A citizen's comment or message addressed to an official page; every instant in its ``time_zone``."""
 
     id: str
     page_id: str
@@ -184,7 +184,10 @@ class Appeal(AppealModel):
     author_id: int
     text: str
     attachments: list[AppealAttachment] = Field(default_factory=list)
-    received_at: datetime = Field(description="VK's time of the comment, with the region's UTC offset")
+    time_zone: str | None = Field(
+        default=None, description="IANA zone of its working time and instants: its institution's own, or the region's"
+    )
+    received_at: datetime = Field(description="VK's time of the comment, with its zone's UTC offset")
     status: AppealStatus = Field(description="The lifecycle status; no_action for every kind but appeal")
     kind: AppealKind = Field(description="The classifier's kind, or the operator's correction")
     rubric: AppealRubric | None = Field(default=None, description="Appeals only: the topic")

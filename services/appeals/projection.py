@@ -1,4 +1,4 @@
-"""Projection worker: keeps ``group_id -> page`` and ``institution -> region`` current from registry events (SQS).
+"""Projection worker: keeps ``group_id -> page`` and ``institution -> region, zone`` current from registry events (SQS).
 
 Only VK pages with a community id are projected; institutions are projected for scoping appeal lists; the newest
 ``revision`` wins.
@@ -7,7 +7,7 @@ Only VK pages with a community id are projected; institutions are projected for 
 from __future__ import annotations
 
 from services.appeals import bootstrap
-from services.appeals.repository import PageRef
+from services.appeals.repository import InstitutionRecord, PageRef
 from shared.events import Event, InstitutionUpsertedEvent, PageArchivedEvent, PageUpserted, PageUpsertedEvent
 from shared.logs import get_logger
 from shared.workers import event_router, sqs_handler
@@ -56,12 +56,17 @@ def on_page_archived(event: Event) -> None:
 
 
 def on_institution_upserted(event: Event) -> None:
-    """Store the institution's region unless a newer revision is stored."""
+    """Store the institution's region and own time zone unless a newer revision is stored."""
     assert isinstance(event.body, InstitutionUpsertedEvent)
     payload = event.body.payload
-    applied = bootstrap.repository().project_institution(
-        {"institution_id": payload.institution_id, "region_code": payload.region_code, "revision": payload.revision}
-    )
+    institution: InstitutionRecord = {
+        "institution_id": payload.institution_id,
+        "region_code": payload.region_code,
+        "revision": payload.revision,
+    }
+    if payload.time_zone is not None:
+        institution["time_zone"] = payload.time_zone
+    applied = bootstrap.repository().project_institution(institution)
     logger.info(
         "institution projected",
         extra={"institution_id": payload.institution_id, "revision": payload.revision, "applied": applied},

@@ -19,7 +19,8 @@ Items (``PK`` / ``SK``):
   as long as a dead letter would have been kept).
 - ``THREAD#{thread}`` / ``{date}#{id}`` - appeals of a post/topic/photo/video/item or dialog in VK order, so a
   community reply can find the earliest unanswered one (``no_action`` marks a non-appeal, which it skips).
-- ``REPLY#{id}`` / ``REPLY`` - a community reply already applied (its natural-key dedupe).
+- ``REPLY#{id}`` / ``REPLY`` - a community reply already applied (its natural-key dedupe), with the ``appeal_id``
+  it answered, if any (so a redelivered reply can re-emit that appeal's event).
 - ``PAGE#{page_id}`` / ``PAGE`` and ``GROUP#{group_id}`` / ``PAGE`` - the projection of registry pages, by id and
   by VK community (newest ``revision`` wins).
 - ``INSTITUTION#{id}`` / ``INSTITUTION`` - the projection of registry institutions: their region, for scoping lists
@@ -28,9 +29,9 @@ Items (``PK`` / ``SK``):
   secret store).
 - ``OUTBOUND#{key}`` / ``OUTBOUND`` - a reply we sent, by what VK's echo will carry (the comment's natural key, or
   ``message:{group_id}:id:{message_id}``): the echo is matched to it, not counted as another answer.
-
 - ``OUTBOX#{0..15}`` / ``{created_at}#{uuid}`` - appeal events of a workflow change, written in its transaction
   and deleted once published (``shared.outbox``; ``AppealsOutboxFunction`` relays leftovers).
+
 Only Get/Put/Update/Delete/Query and ``TransactWriteItems`` (through ``shared.transactions``); no Scan.
 """
 
@@ -44,8 +45,9 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict, cast
 
 from shared.dynamo import decode_cursor, deserialize, encode_cursor, is_conditional_failure, serialize, serialize_value
-from shared.transactions import ConditionFailed, transact_write
 from shared.outbox import OutboxRecord, delete_records, records_before, transaction_put
+from shared.transactions import ConditionFailed, transact_write
+from shared.ttl_cache import TtlCache
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -246,11 +248,13 @@ class AttachmentRecord(TypedDict):
 
 
 class InstitutionRecord(TypedDict):
-    """What the appeals service knows about a registry institution: the region its appeals belong to."""
+    """What the appeals service knows about a registry institution: the region its appeals belong to, and the
+    time zone it keeps instead of its region's (if it does)."""
 
     institution_id: str
     region_code: str
     revision: int
+    time_zone: NotRequired[str]
 
 
 class SeenRecord(TypedDict):
@@ -507,9 +511,32 @@ def _appeal_record(item: dict[str, Any]) -> AppealRecord:
 class AppealsRepository:
     """Appeals, their VK threads, seen events and the page and institution projections in one DynamoDB table."""
 
-    def __init__(self, *, client: DynamoDBClient, table: str) -> None:
+    def __init__(self, *, client: DynamoDBClient, table: str, cache_ttl_seconds: float = 0.0) -> None:
         self.client = client
         self.table = table
+        self._pages: TtlCache[int, PageRef | None] = TtlCache(
+            load=lambda group_id: self.read_page_by_group(group_id), ttl_seconds=cache_ttl_seconds
+        )
+        self._policies: TtlCache[str, PolicyRecord | None] = TtlCache(
+            load=lambda region_code: self.read_policy(region_code), ttl_seconds=cache_ttl_seconds
+        )
+        self._institutions: TtlCache[str, InstitutionRecord | None] = TtlCache(
+            load=lambda institution_id: self.read_institution(institution_id), ttl_seconds=cache_ttl_seconds
+        )
+
+    # ------------------------------------------------------------ hot-path reads, each kept cache_ttl_seconds
+
+    def cached_page_by_group(self, group_id: int) -> PageRef | None:
+        """``read_page_by_group`` through the process's cache (the webhook and the ingest worker, per event)."""
+        return self._pages.get(group_id)
+
+    def cached_policy(self, region_code: str) -> PolicyRecord | None:
+        """``read_policy`` through the process's cache (deadlines of every new appeal); ``put_policy`` forgets it."""
+        return self._policies.get(region_code)
+
+    def cached_institution(self, institution_id: str) -> InstitutionRecord | None:
+        """``read_institution`` through the process's cache (an appeal's time zone); projecting it forgets it."""
+        return self._institutions.get(institution_id)
 
     # ------------------------------------------------------------ appeals: writes (one transaction per VK event)
 
@@ -784,6 +811,9 @@ class AppealsRepository:
         The answered appeal's history records the status change (``new`` -> ``answered``, by the community; a
         ``no_action`` one stays so); the write needs the status read and no earlier response.
         """
+        reply = {"PK": f"REPLY#{reply_id}", "SK": "REPLY", "entity": "reply"}
+        if answer is not None:
+            reply["appeal_id"] = answer.stored["id"]
         items: list[dict[str, Any]] = [
             self._seen(event),
             {
@@ -811,14 +841,17 @@ class AppealsRepository:
                     }
                 )
         try:
-        reply = {"PK": f"REPLY#{reply_id}", "SK": "REPLY", "entity": "reply"}
-        if answer is not None:
-            reply["appeal_id"] = answer.stored["id"]
             transact_write(self.client, items)
         except ConditionFailed as failure:
             concurrent = failure.failed(2) and not (failure.failed(0) or failure.failed(1))
             return "answered_concurrently" if concurrent else "duplicate"
         return "applied"
+
+    def replied_appeal(self, reply_id: str) -> str | None:
+        """The id of the appeal a stored community reply was applied to (``None``: to none, or not stored)."""
+        key = serialize({"PK": f"REPLY#{reply_id}", "SK": "REPLY"})
+        item = self.client.get_item(TableName=self.table, Key=key).get("Item")
+        return deserialize(item).get("appeal_id") if item else None
 
     # ------------------------------------------------------------ workflow: one conditional update per change
 
@@ -847,12 +880,6 @@ class AppealsRepository:
             else:
                 assignments.append(f"{key} = :{key}")
                 values[f":{key}"] = serialize_value(value)
-    def replied_appeal(self, reply_id: str) -> str | None:
-        """The id of the appeal a stored community reply was applied to (``None``: to none, or not stored)."""
-        key = serialize({"PK": f"REPLY#{reply_id}", "SK": "REPLY"})
-        item = self.client.get_item(TableName=self.table, Key=key).get("Item")
-        return deserialize(item).get("appeal_id") if item else None
-
         if entries:
             assignments.append(_APPEND_HISTORY)
             values |= _history_values(*entries)
@@ -875,6 +902,7 @@ class AppealsRepository:
         thread_answered: bool | None = None,
         outbound: tuple[str, OutboundMatch] | None = None,
         event: SeenEvent | None = None,
+        outbox: OutboxRecord | None = None,
     ) -> bool:
         """Apply a workflow change to an appeal if its status is still the one read; False if it changed.
 
@@ -903,15 +931,26 @@ class AppealsRepository:
                     "Put": {
                         "TableName": self.table,
                         "Item": serialize({"PK": f"OUTBOUND#{key}", "SK": "OUTBOUND", "entity": "outbound", **match}),
-        outbox: OutboxRecord | None = None,
                     }
                 }
             )
+        if outbox is not None:
+            items.append(transaction_put(self.table, outbox))
         try:
             transact_write(self.client, items)
         except ConditionFailed:
             return False
         return True
+
+    # ------------------------------------------------------------ outbox (``shared.outbox``)
+
+    def outbox_before(self, created_before: str) -> Iterator[OutboxRecord]:
+        """Outbox records created before an ISO 8601 UTC time, shard by shard."""
+        return records_before(self.client, self.table, created_before)
+
+    def delete_outbox(self, records: Iterable[OutboxRecord]) -> None:
+        """Forget outbox records whose events are published."""
+        delete_records(self.client, self.table, records)
 
     def read_outbound(self, key: str) -> OutboundMatch | None:
         """The reply of ours VK's echo with this key carries (``None``: not one we recorded)."""
@@ -934,24 +973,16 @@ class AppealsRepository:
         )
         return [_appeal_record(item) for item in result.get("Items", [])]
 
-        if outbox is not None:
-            items.append(transaction_put(self.table, outbox))
+    def forget_thread_entry(self, entry: ThreadEntry) -> None:
+        """Delete an appeal's place in its VK thread (anonymisation: a dialog's key holds the citizen's VK id)."""
+        self.client.delete_item(TableName=self.table, Key=_thread_key(entry))
+
     def previous_in_thread(self, *, thread: str, before: int, limit: int = 20) -> list[ThreadEntry]:
         """The thread's answered appeals before VK time ``before``, latest first."""
         result = self.client.query(
             TableName=self.table,
             KeyConditionExpression="PK = :pk AND SK < :before",
             FilterExpression="attribute_exists(answered_at)",
-    # ------------------------------------------------------------ outbox (``shared.outbox``)
-
-    def outbox_before(self, created_before: str) -> Iterator[OutboxRecord]:
-        """Outbox records created before an ISO 8601 UTC time, shard by shard."""
-        return records_before(self.client, self.table, created_before)
-
-    def delete_outbox(self, records: Iterable[OutboxRecord]) -> None:
-        """Forget outbox records whose events are published."""
-        delete_records(self.client, self.table, records)
-
             ExpressionAttributeValues={
                 ":pk": {"S": f"THREAD#{thread}"},
                 ":before": {"S": _thread_sort_key(before, "")},
@@ -983,6 +1014,7 @@ class AppealsRepository:
         """Store the region's deadline policy (the whole of it)."""
         item = {"PK": f"POLICY#{policy['region_code']}", "SK": "POLICY", "entity": "policy", **policy}
         self.client.put_item(TableName=self.table, Item=serialize(item))
+        self._policies.forget(policy["region_code"])
 
     # ------------------------------------------------------------ appeals: reads
 
@@ -1155,7 +1187,8 @@ class AppealsRepository:
     # ------------------------------------------------------------ institution projection
 
     def project_institution(self, institution: InstitutionRecord) -> bool:
-        """Store the institution's region unless this or a newer revision is stored; True if applied."""
+        """Store the institution's region and zone unless this or a newer revision is stored; True if applied."""
+        self._institutions.forget(institution["institution_id"])
         item = {
             **_institution_key(institution["institution_id"]),
             **serialize({**institution, "entity": "institution"}),
@@ -1179,7 +1212,14 @@ class AppealsRepository:
         if item is None:
             return None
         data = deserialize(item)
-        return {"institution_id": institution_id, "region_code": data["region_code"], "revision": int(data["revision"])}
+        institution: InstitutionRecord = {
+            "institution_id": institution_id,
+            "region_code": data["region_code"],
+            "revision": int(data["revision"]),
+        }
+        if data.get("time_zone"):
+            institution["time_zone"] = data["time_zone"]
+        return institution
 
     # ------------------------------------------------------------ page projection
 

@@ -167,6 +167,7 @@ def _status_workflow(
         due = stored.get("due_at") or workflow.first_due_at(
             repository=repository,
             region_code=stored["region_code"],
+            zone=workflow.zone_of(stored),
             received_at=datetime.fromisoformat(stored["received_at"]),
         )
         return {"due_at": due, "deadline_at": due}
@@ -194,7 +195,10 @@ def _reopen(repository: AppealsRepository, page: PageRef, appeal: NewAppeal, eve
         if stored is None or stored["author_id"] != appeal.author_id:
             continue
         due = workflow.first_due_at(
-            repository=repository, region_code=page.region_code, received_at=vk_time(appeal.date)
+            repository=repository,
+            region_code=page.region_code,
+            zone=workflow.zone_of(stored),
+            received_at=vk_time(appeal.date),
         )
         reopened = workflow.reopen_changes(stored, at=vk_time(appeal.date), deadline_at=due)
         if reopened is None:
@@ -224,12 +228,15 @@ def record_appeal(
 
     An appeal gets its first-response deadline under the region's policy; the author's follow-up in a thread
     whose appeal was answered within ``REOPEN_DAYS`` reopens that appeal instead of becoming another one.
-    """
-    received_at = iso(vk_time(appeal.date), zone=get_region(page.region_code).zone)
-    classified = _classify(appeal.text, received_at)
-    labels = Labels.of(classified)
     ``appeal.created`` goes to ``effects`` every time, and an urgent appeal's notice also when it was stored by an
     earlier delivery (whose publish may have failed), so redelivery re-emits both with the same ids.
+    """
+    institution = repository.cached_institution(page.institution_id)
+    time_zone = institution.get("time_zone") if institution is not None else None
+    zone = workflow.zone_of({"region_code": page.region_code, "time_zone": time_zone})
+    received_at = iso(vk_time(appeal.date), zone=zone)
+    classified = _classify(appeal.text, received_at)
+    labels = Labels.of(classified)
     existing = repository.get_appeal(appeal.id) if labels.kind == "appeal" else None
     if labels.kind == "appeal" and existing is None and _reopen(repository, page, appeal, event_id, event_type):
         return False
@@ -264,9 +271,11 @@ def record_appeal(
     }
     if labels.rubric is not None:
         record["rubric"] = labels.rubric
+    if time_zone is not None:
+        record["time_zone"] = time_zone
     if labels.kind == "appeal":
         due = workflow.first_due_at(
-            repository=repository, region_code=page.region_code, received_at=vk_time(appeal.date)
+            repository=repository, region_code=page.region_code, zone=zone, received_at=vk_time(appeal.date)
         )
         record["due_at"] = record["deadline_at"] = due
     stored = repository.record_appeal(appeal=record, root=appeal.root, event=_seen(page, event_id, event_type))
@@ -280,6 +289,11 @@ def record_appeal(
     return stored
 
 
+def _still_urgent(record: AppealRecord) -> bool:
+    """An open appeal whose priority is (still) urgent."""
+    return record["kind"] == "appeal" and record.get("priority") == "urgent" and record["status"] in OPEN_STATUSES
+
+
 def edit_appeal(
     *,
     repository: AppealsRepository,
@@ -289,11 +303,6 @@ def edit_appeal(
     event_type: str,
     edited_at: datetime,
 ) -> bool:
-def _still_urgent(record: AppealRecord) -> bool:
-    """An open appeal whose priority is (still) urgent."""
-    return record["kind"] == "appeal" and record.get("priority") == "urgent" and record["status"] in OPEN_STATUSES
-
-
     """Replace the appeal's text and attachments, keeping every text version in ``history``, and classify it again.
 
     The model's new labels become the appeal's unless an operator corrected them; a change of the model's labels
@@ -465,6 +474,8 @@ def answer_appeal(
     )
     if outcome == "answered_concurrently":
         raise AnswerConflictError("the appeal was answered concurrently")
+    if outcome == "duplicate" and effects is not None:
+        _answered_again(repository, stable_id(reply.natural_key), effects)
     if answer is None or outcome != "applied":
         return None
     if effects is not None and answer.changes.get("status") == "answered" and target and target["status"] != "answered":
@@ -472,17 +483,6 @@ def answer_appeal(
     return answer.stored["id"]
 
 
-def reject_event(*, repository: AppealsRepository, page: PageRef, event_id: str, event_type: str, reason: str) -> None:
-    """Record a VK event this service cannot use, with the reason, so it is acknowledged once and not retried."""
-    if outcome == "duplicate" and effects is not None:
-        _answered_again(repository, stable_id(reply.natural_key), effects)
-    repository.reject_event(_seen(page, event_id, event_type), reason=reason)
-
-
-# ---------------------------------------------------------------- reads
-
-
-def _ensure_reads_appeals(principal: Principal) -> None:
 def _answered_again(repository: AppealsRepository, reply_id: str, effects: Effects) -> None:
     """A reply applied before (a redelivery): ``appeal.answered`` of the appeal it answered, again (same
     ``change_id``, counted once), since the first delivery's publish may have failed after its write."""
@@ -492,14 +492,24 @@ def _answered_again(repository: AppealsRepository, reply_id: str, effects: Effec
         effects.events.append(workflow.answered_event(answered))
 
 
+def reject_event(*, repository: AppealsRepository, page: PageRef, event_id: str, event_type: str, reason: str) -> None:
+    """Record a VK event this service cannot use, with the reason, so it is acknowledged once and not retried."""
+    repository.reject_event(_seen(page, event_id, event_type), reason=reason)
+
+
+# ---------------------------------------------------------------- reads
+
+
+def _ensure_reads_appeals(principal: Principal) -> None:
     """Portals never get a citizen's text or VK id (152-ФЗ): 403 saying where their figures are."""
     if principal.role is Role.PORTAL:
         raise ForbiddenError(PORTAL_REFUSAL)
 
 
 def _localized(record: AppealRecord) -> Appeal:
-    """The API view of a stored appeal: every instant in the region's zone with its offset, to the second."""
-    zone = get_region(record["region_code"]).zone
+    """The API view of a stored appeal: every instant in its zone (``workflow.zone_of``) with its offset, to the
+    second."""
+    zone = workflow.zone_of(record)
 
     def local(value: Any) -> Any:
         return iso(datetime.fromisoformat(value), zone=zone) if isinstance(value, str) else value
@@ -522,6 +532,7 @@ def _localized(record: AppealRecord) -> Appeal:
         and deadline
         and (record.get("overdue_at") or datetime.fromisoformat(deadline) < datetime.now(zone))
     )
+    data["time_zone"] = zone.key
     data["allowed_actions"] = allowed_actions(record["status"])
     data["anonymised"] = bool(record.get("anonymised_at"))
     data["replies"] = sorted(
@@ -794,9 +805,7 @@ def register_appeal(
     *, repository: AppealsRepository, principal: Principal, appeal_id: str, registration: Registration
 ) -> Appeal:
     """Record an escalated appeal's 59-ФЗ registration (see ``workflow.register_formal``)."""
-    workflow.register_formal(
-        repository=repository, principal=principal, appeal_id=appeal_id, registration=registration
-    )
+    workflow.register_formal(repository=repository, principal=principal, appeal_id=appeal_id, registration=registration)
     return get_appeal(repository=repository, principal=principal, appeal_id=appeal_id)
 
 

@@ -153,10 +153,18 @@ def get_deadline(
     repository: Repository,
     region_code: KnownRegion,
     received_at: Annotated[QueryInstant, Query(description="When the message was written (ISO 8601)")],
+    institution_id: Annotated[
+        str | None,
+        Query(pattern=RECORD_ID, description="Count in this institution's own time zone, if it keeps one"),
+    ] = None,
 ) -> Deadline:
     """When a message received at ``received_at`` must be answered under the region's policy (portals too)."""
     return workflow.deadline(
-        repository=repository, principal=principal, region_code=region_code, received_at=received_at
+        repository=repository,
+        principal=principal,
+        region_code=region_code,
+        received_at=received_at,
+        institution_id=institution_id,
     )
 
 

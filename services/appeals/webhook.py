@@ -141,7 +141,7 @@ async def callback(request: Request) -> Response:
     if envelope is None or not isinstance(event_type, str) or not EVENT_TYPE.fullmatch(event_type) or group_id is None:
         return _reply(400, "bad request")
     try:
-        page = bootstrap.page_cache().lookup(group_id)
+        page = bootstrap.repository().cached_page_by_group(group_id)
     except Exception:  # the projection is unreadable: VK retries later
         logger.exception("page lookup failed", extra={"group_id": group_id})
         return _unavailable()

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, cast
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 
@@ -48,6 +49,7 @@ from services.appeals.repository import (
     OutboundMatch,
     OutgoingRecord,
     PolicyRecord,
+    ThreadEntry,
 )
 from services.appeals.sla import Policy, due_at, final_due_at, working_minutes
 from shared.auth import Principal, Role
@@ -59,11 +61,11 @@ from shared.events import (
     AppealCreated,
     AppealOverdue,
     Payload,
-)
-from shared.regions import get_region, is_region
     make_event,
-
+)
 from shared.outbox import OutboxRecord, new_record
+from shared.regions import get_region, is_region
+
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
@@ -122,9 +124,9 @@ class Effects:
 
     events: list[Payload] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
-
-
     outbox: list[OutboxRecord] = field(default_factory=list)
+
+
 # ---------------------------------------------------------------- time and policy
 
 
@@ -153,13 +155,19 @@ def policy_of(record: PolicyRecord | None) -> Policy:
 
 
 def region_policy(repository: AppealsRepository, region_code: str) -> Policy:
-    """The region's current SLA policy."""
-    return policy_of(repository.read_policy(region_code))
+    """The region's current SLA policy (as this process read it at most ``cache_ttl_seconds`` ago)."""
+    return policy_of(repository.cached_policy(region_code))
 
 
-def first_due_at(*, repository: AppealsRepository, region_code: str, received_at: datetime) -> str:
-    """The first-response deadline of a message, in the region's zone (ISO 8601 with its offset)."""
-    zone = get_region(region_code).zone
+def zone_of(record: Mapping[str, Any]) -> ZoneInfo:
+    """The time zone an appeal's (or institution's) working time runs in: the institution's own, else the region's."""
+    time_zone = record.get("time_zone")
+    return ZoneInfo(time_zone) if time_zone else get_region(record["region_code"]).zone
+
+
+def first_due_at(*, repository: AppealsRepository, region_code: str, zone: ZoneInfo, received_at: datetime) -> str:
+    """The first-response deadline of a message under the region's policy, counted in ``zone`` (ISO 8601 with its
+    offset)."""
     return _iso(due_at(received_at, zone=zone, policy=region_policy(repository, region_code)))
 
 
@@ -246,17 +254,31 @@ def _store_secret(client: SecretsManagerClient, name: str, value: str) -> None:
 
 
 def deadline(
-    *, repository: AppealsRepository, principal: Principal, region_code: str, received_at: date | datetime
+    *,
+    repository: AppealsRepository,
+    principal: Principal,
+    region_code: str,
+    received_at: date | datetime,
+    institution_id: str | None = None,
 ) -> Deadline:
-    """The first-response deadline under the region's current policy (every role of the region, portals too);
-    an instant without an offset, or a day (its start), is read in the region's zone."""
+    """The first-response deadline under the region's current policy (every role of the region, portals too), in
+    the region's zone or the institution's own; an instant without an offset, or a day (its start), is read in that
+    zone. An institution outside the region is a 404."""
     from shared.timeparams import start_of
 
     _ensure_region(region_code)
     principal.readable_region(region_code)
     zone = get_region(region_code).zone
+    if institution_id is not None:
+        institution = repository.read_institution(institution_id)
+        if institution is None or institution["region_code"] != region_code:
+            raise NotFoundError(
+                f"institution {institution_id} not found in region {region_code}", field="institution_id"
+            )
+        zone = zone_of(institution)
     moment = start_of(received_at, zone=zone)
-    return Deadline(due_at=due_at(moment, zone=zone, policy=region_policy(repository, region_code)))
+    policy = policy_of(repository.read_policy(region_code))
+    return Deadline(due_at=due_at(moment, zone=zone, policy=policy))
 
 
 # ---------------------------------------------------------------- events and notices
@@ -370,7 +392,10 @@ def _transition_changes(
         changes |= {"deadline_at": None}
     elif action == "restore":
         due = stored.get("due_at") or first_due_at(
-            repository=repository, region_code=stored["region_code"], received_at=_at(stored["received_at"])
+            repository=repository,
+            region_code=stored["region_code"],
+            zone=zone_of(stored),
+            received_at=_at(stored["received_at"]),
         )
         changes |= {"due_at": due, "deadline_at": due}
     elif action == "reopen":
@@ -387,7 +412,7 @@ def _anonymise_after_days() -> int:
 
 
 def _interim(repository: AppealsRepository, stored: AppealRecord, now: datetime) -> dict[str, Any]:
-    zone = get_region(stored["region_code"]).zone
+    zone = zone_of(stored)
     policy = region_policy(repository, stored["region_code"])
     final = _iso(final_due_at(now, zone=zone, policy=policy))
     changes: dict[str, Any] = {"final_due_at": final, "deadline_at": final, "overdue_at": None}
@@ -400,7 +425,7 @@ def _first_response(repository: AppealsRepository, stored: AppealRecord, now: da
     elapsed = max(0, int(now.timestamp()) - stored["vk_date"]) // 60
     changes: dict[str, Any] = {"first_response_at": _iso(now), "response_elapsed_minutes": elapsed}
     if stored["kind"] == "appeal":
-        zone = get_region(stored["region_code"]).zone
+        zone = zone_of(stored)
         policy = region_policy(repository, stored["region_code"])
         changes["response_working_minutes"] = working_minutes(_at(stored["received_at"]), now, zone=zone, policy=policy)
     return changes
@@ -430,8 +455,9 @@ def _formal_deadline(formal: FormalRecord) -> str:
 def _events_of(before: AppealRecord, changes: Mapping[str, Any]) -> list[Payload]:
     """The appeal events of a status change: ``appeal.answered`` when it becomes answered, ``appeal.closed``."""
     after = {**before, **changes}
+    events: list[Payload] = []
     if changes.get("status") == "answered" and before["status"] != "answered":
-        effects.events.append(answered_event(after))
+        events.append(answered_event(after))
     if changes.get("status") == "closed":
         closed = AppealClosed(
             **_facts(after, f"closed:{after['id']}:{after['closed_at']}"), closed_at=after["closed_at"]
@@ -560,8 +586,8 @@ def register_formal(
             if formal["registration_number"] == registration.number:
                 return stored
             raise ConflictError(f"the appeal is registered already, as {formal['registration_number']}", field="number")
-        now = _now(stored["region_code"])
-        zone = now.tzinfo
+        zone = zone_of(stored)
+        now = datetime.now(zone).replace(microsecond=0)
         at = registration.registered_at or now
         at = (at if at.tzinfo is not None else at.replace(tzinfo=zone)).astimezone(zone).replace(microsecond=0)
         if at < _at(formal["escalated_at"]) or at > now + timedelta(minutes=5):
@@ -892,6 +918,7 @@ def flag_overdue(
         batch = repository.due_appeals(partition="DEADLINE", until=now, limit=min(100, limit - flagged))
         if not batch:
             break
+        committed = Effects()
         for stored in batch:
             deadline_at = stored.get("deadline_at")
             if not deadline_at or stored["status"] not in OPEN_STATUSES:
@@ -904,37 +931,59 @@ def flag_overdue(
             changes = {"overdue_at": _iso(local)}
             if repository.update_appeal(stored=stored, changes=changes, entries=[entry], outbox=outbox):
                 flagged += 1
+                committed.outbox.append(outbox)
+        publish(committed)
         if len(batch) < 100 or flagged >= limit:
             break
     return flagged
 
 
 def anonymise_closed(*, repository: AppealsRepository, now: datetime, limit: int = 500) -> int:
-    """Blank the text, author id and attachments of appeals closed long enough ago (the sparse ``ANONYMISE`` index)."""
+    """Blank what identifies the citizen in appeals closed long enough ago (the sparse ``ANONYMISE`` index).
+
+    The text (and every version of it in the history), the author's VK id, attachments, the exchange's texts (the
+    community's answer, our replies) and, for a message, the dialog: its peer id in ``source`` and ``thread`` and the
+    thread entry keyed by it. Labels, deadlines and figures stay.
+    """
     done = 0
     for _ in range(MAX_ROUNDS):
         batch = repository.due_appeals(partition="ANONYMISE", until=now, limit=min(100, limit - done))
         if not batch:
             break
         for stored in batch:
-            history = [
-                cast(HistoryRecord, {key: value for key, value in entry.items() if key != "text"})
-                for entry in stored.get("history", [])
-            ]
-            changes = {
-                "text": "",
-                "author_id": 0,
-                "attachments": [],
-                "history": history,
-                "anonymised_at": _iso(now.astimezone(get_region(stored["region_code"]).zone)),
-            }
+            changes = _anonymised(stored, now)
+            if stored["source"].get("type") == "message":
+                repository.forget_thread_entry(
+                    ThreadEntry(thread=stored["thread"], appeal_id=stored["id"], date=stored["vk_date"])
+                )
             if repository.update_appeal(stored=stored, changes=changes, entries=[]):
                 done += 1
         if len(batch) < 100 or done >= limit:
-                committed.outbox.append(outbox)
-        publish(committed)
             break
     return done
+
+
+def _anonymised(stored: AppealRecord, now: datetime) -> dict[str, Any]:
+    """The changes that anonymise an appeal (see ``anonymise_closed``)."""
+    history = [
+        cast(HistoryRecord, {key: value for key, value in entry.items() if key != "text"})
+        for entry in stored.get("history", [])
+    ]
+    changes: dict[str, Any] = {
+        "text": "",
+        "author_id": 0,
+        "attachments": [],
+        "history": history,
+        "anonymised_at": _iso(now.astimezone(get_region(stored["region_code"]).zone)),
+    }
+    if stored["source"].get("type") == "message":
+        changes["source"] = {key: value for key, value in stored["source"].items() if key != "peer_id"}
+        changes["thread"] = f"message:{stored['source']['group_id']}"
+    if stored.get("reply"):
+        changes["reply"] = {**stored["reply"], "text": ""}
+    for reply_id in stored.get("outgoing", {}):
+        changes[f"outgoing.{reply_id}.text"] = ""
+    return changes
 
 
 def notice_body(payload: Notice) -> bytes:

@@ -25,7 +25,7 @@ def test_json_variables_are_parsed_and_empty_ones_are_unset() -> None:
     [
         ("GOSPUBLIKI_REGISTRY_COMPLIANCE_WEIGHTS", "{not json"),
         ("GOSPUBLIKI_METRICS_SCORE_WEIGHTS", '{"54": {"compliance": "heavy"}}'),
-        ("GOSPUBLIKI_PAGE_CACHE_TTL_SECONDS", "-1"),
+        ("GOSPUBLIKI_CACHE_TTL_SECONDS", "-1"),
     ],
 )
 def test_a_bad_value_names_the_setting(name: str, value: str) -> None:
